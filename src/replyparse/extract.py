@@ -1,0 +1,192 @@
+"""Apply the header rule files to a segmented letter and normalise what they capture.
+
+A rule proposes values in one of three ways:
+- named groups called after a field (``term``, ``session``, ``proposal_no`` …) — one match can
+  fill several fields (a title that states 届, 次会议 and number at once);
+- a group ``v`` holding the value of the rule's ``field``;
+- a constant ``value`` for the rule's ``field`` when the pattern matches (body 人大/政协 …).
+
+The highest-priority rule wins a field; among equals the earliest match. A different value
+from another rule of the same priority gives a warning. Field types (how ``二〇二〇年`` becomes
+a date) are code; what to look for is data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import regex
+
+from .numerals import to_int
+from .record import Evidence, HEADER_FIELDS
+from .rules import Rule, RuleSet
+from .segment import Segments
+
+HEADER_FAMILIES = ("doc_number", "issuer", "title", "proposal", "proposers", "handling", "date", "contact", "cc")
+GROUP_ALIASES = {"kind": "proposal_kind", "no": "proposal_no", "ptitle": "proposal_title",
+                 "person": "contact_person", "phone": "contact_phone", "category": "handling_category"}
+FULLEST_FORM = ("issuer",)
+_WS = regex.compile(r"\s+")
+_EDGE_PUNCT = "，,。.；;：:、 \t\n“”\"'《》<>「」"
+
+
+@dataclass
+class Candidate:
+    field: str
+    value: Any
+    rule: Rule
+    start: int
+    end: int
+
+
+def clean(s: str) -> str | None:
+    s = _WS.sub("", s).strip(_EDGE_PUNCT)
+    return s or None
+
+
+def _doc_number(raw: str, m) -> str | None:
+    g = m.groupdict()
+    if g.get("prefix") and g.get("year") and g.get("serial"):
+        serial = str(int(g["serial"])) if g["serial"].isdigit() else g["serial"]
+        return f"{clean(g['prefix'])}〔{g['year']}〕{serial}号"
+    return clean(raw)
+
+
+_DATE_PARTS = regex.compile(
+    r"(?P<y>\d{4}|[〇○零一二三四五六七八九]{4})\s*年\s*(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+    r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?")
+_ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
+
+
+def parse_date(raw: str) -> str | None:
+    m = _DATE_PARTS.search(raw) or _ISO.search(raw)
+    if not m:
+        return None
+    y, mo, d = (to_int(m.group(k)) for k in ("y", "m", "d"))
+    if not (y and mo and d) or not (1949 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+_PERSON_SUFFIX = regex.compile(r"(?:等)?(?:人大)?(?:代表|委员|同志|先生|女士|老师)(?:们)?$")
+_NAME_SPLIT = regex.compile(r"[、，,；;/\s]+|(?<=\p{Han})和(?=\p{Han}{2,3}(?:[、，,]|$))")
+
+
+def split_names(raw: str) -> list[str]:
+    out = []
+    for part in _NAME_SPLIT.split(raw.strip()):
+        part = part.strip(_EDGE_PUNCT)
+        part = _PERSON_SUFFIX.sub("", part)
+        part = regex.sub(r"等\d*(?:名|位)?(?:人大)?(?:代表|委员)?$", "", part)
+        part = regex.sub(r"^(?:尊敬的|致)", "", part)
+        if part and part not in out:
+            out.append(part)
+    return out
+
+
+def split_orgs(raw: str) -> list[str]:
+    raw = regex.sub(r"^\s*抄\s*送\s*[：:]?", "", raw)
+    out = []
+    for part in regex.split(r"[，,、；;\s]+", raw):
+        part = part.strip(_EDGE_PUNCT)
+        if part and part not in out:
+            out.append(part)
+    return out
+
+
+def _phone(raw: str, m) -> str | None:
+    s = regex.sub(r"[^\d\-]", "", raw.replace("—", "-").replace("－", "-"))
+    s = s.strip("-")
+    return s if len(regex.sub(r"\D", "", s)) >= 5 else None
+
+
+def _title(raw: str, m) -> str | None:
+    return clean(raw)
+
+
+def _proposal_no(raw: str, m) -> str | None:
+    s = clean(raw)
+    if s is None:
+        return None
+    s = regex.sub(r"^第|号$", "", s)
+    return s or None
+
+
+def _int(raw: str, m) -> int | None:
+    return to_int(clean(raw) or "")
+
+
+def _bool(raw, m):
+    return raw
+
+
+NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
+    "doc_number": _doc_number,
+    "date": lambda raw, m: parse_date(raw),
+    "term": _int,
+    "session": _int,
+    "proposal_no": _proposal_no,
+    "proposers": lambda raw, m: split_names(raw) or None,
+    "cc": lambda raw, m: split_orgs(raw) or None,
+    "contact_phone": _phone,
+    "contact_person": lambda raw, m: (split_names(raw) or [None])[0] if raw else None,
+    "title": _title,
+    "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
+    "public": _bool,
+}
+
+
+def normalise_value(field: str, raw: Any, m=None):
+    if not isinstance(raw, str):
+        return raw
+    fn = NORMALISERS.get(field)
+    return fn(raw, m) if fn else clean(raw)
+
+
+def _candidates(rule: Rule, text: str, seg: Segments):
+    if rule.pattern is None:
+        return
+    for a, b in seg.get(rule.segment):
+        for m in rule.pattern.finditer(text, a, b, timeout=1.0):
+            yield m
+
+
+def _propose(rule: Rule, m) -> list[tuple[str, Any, int, int]]:
+    target = rule.field or rule.family
+    if rule.value is not None:
+        return [(target, rule.value, m.start(), m.end())]
+    out = []
+    for name, raw in m.groupdict().items():
+        f = target if name == "v" else GROUP_ALIASES.get(name, name)
+        if raw is not None and f in HEADER_FIELDS:
+            out.append((f, normalise_value(f, raw, m), m.start(name), m.end(name)))
+    if not out and target in HEADER_FIELDS:
+        out.append((target, normalise_value(target, m.group(0), m), m.start(), m.end()))
+    return [o for o in out if o[1] not in (None, "", [])]
+
+
+def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_FAMILIES):
+    """Return (values, evidence, warnings) for the header fields."""
+    cands: dict[str, list[Candidate]] = {}
+    for family in families:
+        for rule in ruleset.rules(family):
+            for m in _candidates(rule, text, seg):
+                for f, v, s, e in _propose(rule, m):
+                    cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
+    values: dict[str, Any] = {}
+    evidence: dict[str, Evidence] = {}
+    warnings: list[str] = []
+    for f, cs in cands.items():
+        best = max(cs, key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
+        if f in FULLEST_FORM:
+            # the fullest form of the same name elsewhere in the letter (昆明市西山区民政局 over 西山区民政局)
+            longer = [c for c in cs if isinstance(c.value, str) and best.value in c.value and len(c.value) > len(best.value)]
+            if longer:
+                best = max(longer, key=lambda c: (len(c.value), c.rule.priority))
+        values[f] = best.value
+        evidence[f] = Evidence(rule=best.rule.id, start=best.start, end=best.end)
+        rivals = {repr(c.value) for c in cs if c.rule.priority == best.rule.priority and c.value != best.value
+                  and c.rule.get("warn", True)}
+        if rivals and f in HEADER_FIELDS and f not in ("proposers", "cc", "title", "issuer"):
+            warnings.append(f"{f}: found different values {sorted(rivals)[:3]} beside {best.value!r}")
+    return values, evidence, warnings

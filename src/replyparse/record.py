@@ -1,0 +1,114 @@
+"""The letter record of ``shared/spec/output.md``, as dataclasses that serialise to its JSON.
+
+Fields after ``warnings`` are replyparse's additions (the contract allows adding fields).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+HEADER_FIELDS = (
+    "doc_number", "issuer", "title", "proposal_kind", "body", "term", "session", "proposal_no",
+    "proposers", "proposal_title", "handling_category", "public", "date", "contact_person",
+    "contact_phone", "cc",
+)
+LIST_FIELDS = ("proposers", "cc")
+ACTION_CATEGORIES = ("funding", "planned", "referred", "explained", "studying", "escalated", "completed")
+ROLES = ("requested", "allocated", "other")
+STATUSES = ("ok", "not_letter", "needs_ocr", "error")
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+
+
+@dataclass
+class Amount:
+    text: str
+    value_yuan: float | int
+    value_max_yuan: float | int | None = None
+    approx: bool = False
+    role: str = "other"
+    purpose: str | None = None
+    funder: str | None = None
+    part_of: int | None = None
+    start: int = 0
+    end: int = 0
+    rule: str | None = None
+    page: int | None = None  # addition: the page the amount stands on, for paged inputs
+
+
+@dataclass
+class Action:
+    category: str
+    text: str
+    start: int
+    end: int
+    rule: str
+    page: int | None = None
+
+
+@dataclass
+class Evidence:
+    rule: str
+    start: int
+    end: int
+    page: int | None = None
+
+
+@dataclass
+class Record:
+    source: str
+    is_reply_letter: bool | None = None
+    doc_number: str | None = None
+    issuer: str | None = None
+    title: str | None = None
+    proposal_kind: str | None = None
+    body: str | None = None
+    term: int | None = None
+    session: int | None = None
+    proposal_no: str | None = None
+    proposers: list[str] = field(default_factory=list)
+    proposal_title: str | None = None
+    handling_category: str | None = None
+    public: bool | None = None
+    date: str | None = None
+    contact_person: str | None = None
+    contact_phone: str | None = None
+    cc: list[str] = field(default_factory=list)
+    amounts: list[Amount] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    requested_total_yuan: float | int | None = None
+    allocated_total_yuan: float | int | None = None
+    warnings: list[str] = field(default_factory=list)
+    # additions
+    status: str = "ok"
+    reason: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    pages: list[list[int]] = field(default_factory=list)  # [start, end] offset of each page in text
+    page_meta: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    text: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Record":
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in known}
+        kw["amounts"] = [Amount(**a) for a in data.get("amounts") or []]
+        kw["actions"] = [Action(**a) for a in data.get("actions") or []]
+        kw["evidence"] = {k: Evidence(**v) for k, v in (data.get("evidence") or {}).items()}
+        return cls(**kw)
+
+    def clear_letter_fields(self) -> None:
+        """A non-letter keeps source and warnings; every other spec field is null."""
+        for name in HEADER_FIELDS:
+            setattr(self, name, [] if name in LIST_FIELDS else None)
+        self.amounts, self.actions = [], []
+        self.requested_total_yuan = self.allocated_total_yuan = None
+        self.evidence = {}

@@ -1,0 +1,264 @@
+"""Rule files: load, validate, compose and compile the YAML pattern files in ``rules/``.
+
+A rule file holds one field family (``doc_number.yaml``, ``money.yaml`` ...):
+
+    defs:      named regex fragments, used in patterns as {NAME}
+    rules:     list of rules, each with a stable ``id``
+    examples:  phrases the family must (or must not) extract, run by the tests
+
+``common.yaml`` holds only ``defs`` that every file may use. Folders given later
+(``--rules DIR``) layer over earlier ones: a rule with an existing id replaces it,
+a new id is added, and defs of the same name override.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import regex
+import yaml
+
+BUILTIN_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+SCHEMA = json.loads((Path(__file__).with_name("rules_schema.json")).read_text("utf-8"))
+DEF_REF = regex.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+COMMON = "common"
+
+
+class RuleError(ValueError):
+    """A rule file is malformed; the message names file, rule and line."""
+
+
+class _LineDict(dict):
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping, for error messages."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = _LineDict(super().construct_mapping(node, deep=True))
+        mapping.line = node.start_mark.line + 1
+        # duplicate keys are silently merged by PyYAML; a rule author wants to know
+        seen = set()
+        for key_node, _ in node.value:
+            key = key_node.value
+            if key in seen:
+                raise RuleError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+            seen.add(key)
+        return mapping
+
+
+def _construct_map(loader, node):
+    return loader.construct_mapping(node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    family: str
+    pattern: Any  # compiled regex.Pattern or None
+    source: str  # pattern text after {DEF} substitution
+    file: str
+    line: int
+    segment: tuple[str, ...] = ("any",)
+    field: str | None = None
+    value: Any = None
+    priority: int = 0
+    params: dict = dc_field(default_factory=dict)  # family-specific keys (role, category, ...)
+
+    def get(self, key: str, default=None):
+        return self.params.get(key, default)
+
+
+@dataclass(frozen=True)
+class Example:
+    family: str
+    text: str
+    expect: dict
+    segment: str | None
+    file: str
+    line: int
+    note: str | None = None
+
+
+@dataclass
+class RuleSet:
+    families: dict[str, list[Rule]]
+    defs: dict[str, dict[str, str]]
+    examples: dict[str, list[Example]]
+    sources: list[str]
+    version: str
+
+    def rules(self, family: str) -> list[Rule]:
+        return self.families.get(family, [])
+
+    def compile(self, family: str, text: str, flags=0):
+        """Compile an ad-hoc pattern with the family's defs (for code that builds a pattern from a list)."""
+        return regex.compile(expand_defs(text, self.defs.get(family, {}), family, "<code>", 0), flags | regex.V0)
+
+    def fragment(self, family: str, name: str) -> str:
+        return expand_defs("{%s}" % name, self.defs.get(family, {}), family, "<code>", 0)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {f: {"rules": len(self.families.get(f, [])), "examples": len(self.examples.get(f, []))}
+                for f in sorted(set(self.families) | set(self.examples))}
+
+
+def expand_defs(pattern: str, defs: dict[str, str], file: str, rule_id: str, line: int, _depth=0) -> str:
+    if _depth > 20:
+        raise RuleError(f"{file}:{line}: rule {rule_id}: defs nest too deep (a cycle?)")
+
+    def sub(m):
+        name = m.group(1)
+        if name not in defs:
+            raise RuleError(f"{file}:{line}: rule {rule_id}: unknown def {{{name}}}")
+        return expand_defs(defs[name], defs, file, rule_id, line, _depth + 1)
+
+    return DEF_REF.sub(sub, pattern)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text("utf-8"), Loader=_LineLoader)
+    except RuleError as e:
+        raise RuleError(f"{path}:{str(e)[5:] if str(e).startswith('line ') else e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise RuleError(f"{path}:{line}: malformed YAML: {getattr(e, 'problem', e)}") from None
+    except UnicodeDecodeError as e:
+        raise RuleError(f"{path}:0: not UTF-8: {e}") from None
+
+
+def _validate(doc: Any, path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    err = errors[0]
+    # walk down to the innermost mapping to report its line and rule id
+    node, line, rule_id = doc, getattr(doc, "line", 0), "-"
+    for key in err.absolute_path:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict):
+            line = getattr(node, "line", line)
+            rule_id = node.get("id", rule_id)
+    where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+    raise RuleError(f"{path}:{line}: rule {rule_id}: {err.message} (at {where})")
+
+
+def _rule_dirs(extra: Iterable[str | Path] | None) -> list[Path]:
+    dirs = [BUILTIN_RULES_DIR]
+    for d in extra or []:
+        p = Path(d)
+        if not p.is_dir():
+            raise RuleError(f"{p}:0: rules folder not found")
+        dirs.append(p)
+    return dirs
+
+
+def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = True) -> RuleSet:
+    """Load the built-in rules, then each folder of ``extra_dirs`` over them."""
+    dirs = _rule_dirs(extra_dirs) if builtin else [Path(d) for d in extra_dirs or []]
+    raw_rules: dict[str, dict[str, tuple[dict, Path]]] = {}  # family -> id -> (rule, file)
+    defs: dict[str, dict[str, str]] = {}
+    examples: dict[str, list[Example]] = {}
+    sources: list[str] = []
+    digest = hashlib.sha256()
+    seen_ids: dict[str, tuple[str, Path]] = {}
+    for d in dirs:
+        ids_in_dir: dict[str, Path] = {}
+        for path in sorted(d.glob("*.yaml")):
+            family = path.stem
+            data = path.read_bytes()
+            digest.update(path.name.encode() + b"\0" + data)
+            sources.append(str(path))
+            doc = _read_yaml(path)
+            if doc is None:
+                doc = _LineDict()
+            _validate(doc, path)
+            defs.setdefault(family, {}).update(doc.get("defs") or {})
+            fam_rules = raw_rules.setdefault(family, {})
+            for r in doc.get("rules") or []:
+                rid = r["id"]
+                if rid in ids_in_dir:
+                    raise RuleError(f"{path}:{r.line}: rule {rid}: duplicate id (also in {ids_in_dir[rid]})")
+                ids_in_dir[rid] = path
+                if rid in seen_ids and seen_ids[rid][0] != family:
+                    raise RuleError(f"{path}:{r.line}: rule {rid}: id already used in {seen_ids[rid][1]}")
+                seen_ids[rid] = (family, path)
+                fam_rules[rid] = (r, path)
+            for ex in doc.get("examples") or []:
+                examples.setdefault(family, []).append(Example(
+                    family=family, text=ex["text"], expect=dict(ex.get("expect") or {}),
+                    segment=ex.get("segment"), file=str(path), line=ex.line, note=ex.get("note")))
+    common = defs.pop(COMMON, {})
+    raw_rules.pop(COMMON, None)
+    families: dict[str, list[Rule]] = {}
+    for family, by_id in raw_rules.items():
+        fam_defs = {**common, **defs.get(family, {})}
+        defs[family] = fam_defs
+        compiled = []
+        for rid, (r, path) in by_id.items():
+            compiled.append(_compile_rule(r, family, fam_defs, path))
+        compiled.sort(key=lambda rule: -rule.priority)  # stable: file order within a priority
+        families[family] = compiled
+    for family in examples:
+        defs.setdefault(family, dict(common))
+    return RuleSet(families=families, defs=defs, examples=examples, sources=sources,
+                   version=digest.hexdigest()[:16])
+
+
+_KNOWN = {"id", "pattern", "segment", "field", "value", "priority", "description", "flags"}
+_FLAGS = {"IGNORECASE": regex.IGNORECASE, "MULTILINE": regex.MULTILINE, "DOTALL": regex.DOTALL}
+
+
+def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
+    rid, line = r["id"], r.line
+    compiled = None
+    source = ""
+    if "pattern" in r:
+        source = expand_defs(r["pattern"], defs, str(path), rid, line)
+        flags = regex.V0 | regex.MULTILINE
+        for f in r.get("flags") or []:
+            flags |= _FLAGS[f]
+        try:
+            compiled = regex.compile(source, flags)
+        except regex.error as e:
+            raise RuleError(f"{path}:{line}: rule {rid}: bad regex: {e}") from None
+    params = {}
+    for k, v in r.items():
+        if k in _KNOWN:
+            continue
+        if isinstance(v, str) and k in ("before", "after", "not_before", "not_after", "context", "purpose", "funder"):
+            text = expand_defs(v, defs, str(path), rid, line)
+            try:
+                v = regex.compile(text, regex.V0)
+            except regex.error as e:
+                raise RuleError(f"{path}:{line}: rule {rid}: bad regex in {k}: {e}") from None
+        params[k] = v
+    seg = r.get("segment", "any")
+    return Rule(id=rid, family=family, pattern=compiled, source=source, file=str(path), line=line,
+                segment=tuple(seg) if isinstance(seg, list) else (seg,), field=r.get("field"),
+                value=r.get("value"), priority=int(r.get("priority", 0)), params=params)
+
+
+_DEFAULT: RuleSet | None = None
+
+
+def default_rules() -> RuleSet:
+    """The built-in rule set, loaded once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_rules()
+    return _DEFAULT
