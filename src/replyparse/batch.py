@@ -1,0 +1,65 @@
+"""Per-file work and its manifest row: what every runner (serial, parallel, Dask) does for one file."""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .pipeline import parse_document
+from .read import read_file
+from .record import Record
+from .rules import RuleSet, default_rules
+
+
+@dataclass
+class FileResult:
+    """One input file: its manifest row (``files`` table) and the records it gave."""
+    path: str
+    sha256: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    pages: int = 0
+    status: str = "ok"  # ok / not_letter / needs_ocr / error
+    reason: str | None = None
+    seconds: float = 0.0
+    letters: int = 0
+    records: list[Record] = field(default_factory=list)
+
+    def manifest_row(self) -> dict:
+        row = asdict(self)
+        row.pop("records")
+        return row
+
+
+def file_sha256(path: str | Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def process_file(path: str | Path, rules: RuleSet | None = None) -> FileResult:
+    """Read and parse one file; never raises for bad input (the row says what went wrong)."""
+    t0 = time.perf_counter()
+    res = FileResult(path=str(path), sha256=file_sha256(path))
+    try:
+        doc = read_file(path)
+        res.format, res.encoding, res.pages = doc.format, doc.encoding, len(doc.pages)
+        res.records = parse_document(doc, rules or default_rules())
+    except Exception as e:  # a bug on one file must not stop a batch of thousands
+        res.records = [Record(source=str(path), status="error", reason=f"internal error: {type(e).__name__}: {e}")]
+    statuses = [r.status for r in res.records]
+    letters = [r for r in res.records if r.status == "ok"]
+    res.letters = len(letters)
+    if letters:
+        res.status = "ok"
+    elif statuses:
+        res.status = statuses[0]
+        res.reason = res.records[0].reason or next((w for w in res.records[0].warnings if w.startswith("not a")), None)
+    res.seconds = round(time.perf_counter() - t0, 4)
+    return res
