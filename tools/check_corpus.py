@@ -175,7 +175,7 @@ def check_pair(txt: Path, gold_path: Path, errors: list, warnings: list, stats: 
         err(f"keys differ: missing {sorted(set(KEYS) - set(keys))}, extra {sorted(set(keys) - set(KEYS))}")
         return
     n = len(text)
-    if not 300 <= n <= 3500:
+    if not 600 <= n <= 3000:
         warnings.append(f"{name}: length {n} outside the usual 600-3000")
 
     if not isinstance(gold["truncated"], bool) or not isinstance(gold["is_reply_letter"], bool):
