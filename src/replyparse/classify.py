@@ -18,7 +18,7 @@ def classify(text: str, seg: Segments, values: dict, ruleset: RuleSet) -> tuple[
     for rule in ruleset.rules("letter"):
         hit = False
         for a, b in seg.get(rule.segment):
-            if rule.pattern.search(text, a, b, timeout=1.0):
+            if rule.pattern.search(text[a:b], timeout=1.0):
                 hit = True
                 break
         if not hit:

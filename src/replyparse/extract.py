@@ -58,11 +58,30 @@ _DATE_PARTS = regex.compile(
 _ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 
 
+_DIGIT_RUN = regex.compile(r"^\s*(?P<y>20\d{2})\s?(?P<rest>\d{1,2}\s?\d{1,2})\s*$")
+
+
+def _split_digit_date(m) -> tuple[int, int, int] | None:
+    """20211022 → 2021-10-22, 2020916 → 2020-09-16, '2025 915' → 2025-09-15 (年月日 lost by a mirror)."""
+    y, rest = int(m["y"]), m["rest"]
+    if " " in rest:
+        a, b = rest.split()
+        return y, int(a), int(b)
+    options = [(int(rest[:i]), int(rest[i:])) for i in range(1, len(rest))]
+    valid = [(mo, d) for mo, d in options if 1 <= mo <= 12 and 1 <= d <= 31 and len(str(d)) == len(rest) - len(str(mo))]
+    return (y, *valid[0]) if len(valid) == 1 else None
+
+
 def parse_date(raw: str) -> str | None:
     m = _DATE_PARTS.search(raw) or _ISO.search(raw)
     if not m:
-        return None
-    y, mo, d = (to_int(m.group(k)) for k in ("y", "m", "d"))
+        dm = _DIGIT_RUN.match(raw)
+        parts = _split_digit_date(dm) if dm else None
+        if not parts:
+            return None
+        y, mo, d = parts
+    else:
+        y, mo, d = (to_int(m.group(k)) for k in ("y", "m", "d"))
     if not (y and mo and d) or not (1949 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31):
         return None
     return f"{y:04d}-{mo:02d}-{d:02d}"
@@ -100,8 +119,17 @@ def _phone(raw: str, m) -> str | None:
     return s if len(regex.sub(r"\D", "", s)) >= 5 else None
 
 
+_TITLE_JUNK = regex.compile(
+    r"^(?:[|•·\s]|【[^】\n]{0,10}】|(?:文件)?标\s*题\s*[：:]|名\s*称\s*[：:]|信息名称\s*[：:]"
+    r"|\p{Han}{1,14}[〔\[【(（]\d{4}[〕\]】)）]\s*\d{1,5}\s*号|——|-{1,2})+")
+
+
 def _title(raw: str, m) -> str | None:
-    return clean(raw)
+    s = clean(raw)
+    if s is None:
+        return None
+    s = _TITLE_JUNK.sub("", s)
+    return s.strip("|•· ") or None
 
 
 def _proposal_no(raw: str, m) -> str | None:
@@ -146,22 +174,24 @@ def normalise_value(field: str, raw: Any, m=None):
 def _candidates(rule: Rule, text: str, seg: Segments):
     if rule.pattern is None:
         return
+    # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
+    # split out of a one-line web page is still a line); offsets are shifted back below
     for a, b in seg.get(rule.segment):
-        for m in rule.pattern.finditer(text, a, b, timeout=1.0):
-            yield m
+        for m in rule.pattern.finditer(text[a:b], timeout=1.0):
+            yield a, m
 
 
-def _propose(rule: Rule, m) -> list[tuple[str, Any, int, int]]:
+def _propose(rule: Rule, m, off: int = 0) -> list[tuple[str, Any, int, int]]:
     target = rule.field or rule.family
     if rule.value is not None:
-        return [(target, rule.value, m.start(), m.end())]
+        return [(target, rule.value, off + m.start(), off + m.end())]
     out = []
     for name, raw in m.groupdict().items():
         f = target if name == "v" else GROUP_ALIASES.get(name, name)
         if raw is not None and f in HEADER_FIELDS:
-            out.append((f, normalise_value(f, raw, m), m.start(name), m.end(name)))
+            out.append((f, normalise_value(f, raw, m), off + m.start(name), off + m.end(name)))
     if not out and target in HEADER_FIELDS:
-        out.append((target, normalise_value(target, m.group(0), m), m.start(), m.end()))
+        out.append((target, normalise_value(target, m.group(0), m), off + m.start(), off + m.end()))
     return [o for o in out if o[1] not in (None, "", [])]
 
 
@@ -170,8 +200,8 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
     cands: dict[str, list[Candidate]] = {}
     for family in families:
         for rule in ruleset.rules(family):
-            for m in _candidates(rule, text, seg):
-                for f, v, s, e in _propose(rule, m):
+            for off, m in _candidates(rule, text, seg):
+                for f, v, s, e in _propose(rule, m, off):
                     cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
     values: dict[str, Any] = {}
     evidence: dict[str, Evidence] = {}

@@ -63,26 +63,76 @@ class Segments:
         return "body"
 
 
-def split_lines(text: str) -> list[Line]:
+LONG_LINE = 120  # a physical line this long is a web page's paragraphs run together
+
+
+def split_lines(text: str, ruleset: RuleSet | None = None) -> list[Line]:
+    """Logical lines: physical lines, with long ones cut where the ``split`` rules say a
+    line break was lost (web pages and PDFs often run a whole letter into one line)."""
+    cutters = [r.pattern for r in ruleset.rules("segment") if r.field == "split"] if ruleset else []
     lines, pos = [], 0
     for raw in text.split("\n"):
-        lines.append(Line(pos, pos + len(raw), raw))
+        if len(raw) > LONG_LINE and cutters:
+            cuts = sorted({(m.start(), m.end()) for c in cutters for m in c.finditer(raw, timeout=1.0)})
+            start = 0
+            for a, b in cuts:
+                if a < start:
+                    continue
+                if a > start:
+                    lines.append(Line(pos + start, pos + a, raw[start:a]))
+                start = b
+            if start < len(raw):
+                lines.append(Line(pos + start, pos + len(raw), raw[start:]))
+        else:
+            lines.append(Line(pos, pos + len(raw), raw))
         pos += len(raw) + 1
     return lines
 
 
 def _match_line(rules, line: Line):
     for r in rules:
-        if r.pattern is not None and r.pattern.search(line.text):
+        if r.pattern is not None and r.pattern.search(line.text, timeout=1.0):
             return r
     return None
 
 
+def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool) -> list[Line]:
+    """The reply's title: the title-like line nearest above the salutation (web pages repeat
+    the title in their metadata higher up), joined with the line(s) it wraps from."""
+    full, ends, starts = rules.get("title", []), rules.get("title_end", []), rules.get("title_start", [])
+    order = range(stop - 1, -1, -1) if have_salutation else range(0, stop)
+    for i in order:
+        ln = lines[i]
+        if not ln.text.strip() or _match_line(rules.get("meta", []), ln):
+            continue
+        if _match_line(full, ln):
+            return [ln]
+        if _match_line(ends, ln):
+            # join upward over at most two non-empty lines (a blank line may sit in between)
+            group = [ln]
+            k = i - 1
+            while k >= 0 and len(group) < 3:
+                if not lines[k].text.strip():
+                    k -= 1
+                    continue
+                group.insert(0, lines[k])
+                joined = "".join(x.text.strip() for x in group)
+                probe = Line(group[0].start, group[-1].end, joined)
+                if _match_line(full, probe):
+                    return group
+                k -= 1
+    if not have_salutation:
+        for i in range(stop):
+            if _match_line(starts, lines[i]):
+                return [lines[i]]
+    return []
+
+
 def segment(text: str, ruleset: RuleSet) -> Segments:
     seg = Segments(text=text)
-    lines = split_lines(text)
+    lines = split_lines(text, ruleset)
     seg.lines = lines
-    rules = {}
+    rules: dict[str, list] = {}
     for r in ruleset.rules("segment"):
         rules.setdefault(r.field, []).append(r)
     n = len(lines)
@@ -98,7 +148,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
 
     # salutation: the first addressee line (…代表：) in the first part of the letter
     sal_idx = None
-    limit = max(8, int(n * 0.7))
+    limit = max(12, int(n * 0.7))
     for i, ln in enumerate(lines[:limit]):
         r = _match_line(rules.get("salutation", []), ln)
         if r:
@@ -107,31 +157,10 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
             seg.add("salutation", ln.start, ln.end)
             break
 
-    # title: the line that names the reply (关于…的答复/复函), possibly wrapped onto the next line
-    title_idx = None
-    search_to = sal_idx if sal_idx is not None else min(n, 40)
-    for i in range(search_to):
-        if _match_line(rules.get("title", []), lines[i]):
-            title_idx = i
-            break
-    if title_idx is None and sal_idx is None:
-        for i in range(min(n, 40)):
-            if _match_line(rules.get("title_start", []), lines[i]):
-                title_idx = i
-                break
-    if title_idx is not None:
-        tl = [lines[title_idx]]
-        j = title_idx + 1
-        end_rules = rules.get("title_end", [])
-        # a title wraps while its line does not end the way titles end
-        while (j < n and j < title_idx + 3 and lines[j].text.strip()
-               and not _match_line(end_rules, tl[-1])
-               and (sal_idx is None or j < sal_idx)
-               and _match_line(end_rules, lines[j])):
-            tl.append(lines[j])
-            j += 1
-        seg.title_lines = tl
-        seg.add("title", tl[0].start, tl[-1].end)
+    stop = sal_idx if sal_idx is not None else min(n, 40)
+    seg.title_lines = _find_title(lines, rules, stop, sal_idx is not None)
+    if seg.title_lines:
+        seg.add("title", seg.title_lines[0].start, seg.title_lines[-1].end)
 
     # header: everything before the salutation (or the title's end when there is no salutation)
     if sal_idx is not None:
@@ -149,21 +178,28 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     for i in range(n - 1, -1, -1):
         if lines[i].start < body_start:
             break
-        if _match_line(rules.get("closing", []), lines[i]):
-            sig_start = lines[i].end + 1 if i + 1 < n else lines[i].end
+        if _match_line(rules.get("signature_date", []), lines[i]):
+            # the issuer stands on the one or two non-empty lines above the date
+            k, taken = i, 0
+            j = i - 1
+            while j >= 0 and taken < 2 and lines[j].start >= body_start:
+                t = lines[j].text.strip()
+                if not t:
+                    j -= 1
+                    continue
+                if len(t) > 40 or t[-1] in "。！？；，,":
+                    break
+                k, taken, j = j, taken + 1, j - 1
+            sig_start = lines[k].start
             break
-    if sig_start is None:
-        for i in range(n - 1, -1, -1):
-            if lines[i].start < body_start:
-                break
-            if _match_line(rules.get("signature_date", []), lines[i]):
-                # the issuer usually stands on the one or two lines above the date
-                k = i
-                while k > 0 and i - k < 2 and lines[k - 1].text.strip() and len(lines[k - 1].text.strip()) <= 40 \
-                        and lines[k - 1].start >= body_start:
-                    k -= 1
-                sig_start = lines[k].start
-                break
+    for i in range(n - 1, -1, -1):
+        if lines[i].start < body_start:
+            break
+        if _match_line(rules.get("closing", []), lines[i]):
+            close_end = lines[i].end + 1 if i + 1 < n else lines[i].end
+            if sig_start is None or close_end < sig_start:
+                sig_start = close_end
+            break
     body_end = sig_start if sig_start is not None else len(text)
     seg.add("body", min(body_start, len(text)), body_end)
     if sig_start is not None:
