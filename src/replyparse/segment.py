@@ -100,27 +100,35 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
     """The reply's title: the title-like line nearest above the salutation (web pages repeat
     the title in their metadata higher up), joined with the line(s) it wraps from."""
     full, ends, starts = rules.get("title", []), rules.get("title_end", []), rules.get("title_start", [])
+    tops = rules.get("title_top", [])
     order = range(stop - 1, -1, -1) if have_salutation else range(0, stop)
     for i in order:
         ln = lines[i]
         if not ln.text.strip() or _match_line(rules.get("meta", []), ln):
             continue
-        if _match_line(full, ln):
-            return [ln]
-        if _match_line(ends, ln):
-            # join upward over at most two non-empty lines (a blank line may sit in between)
-            group = [ln]
+        alone = _match_line(full, ln)
+        if alone or _match_line(ends, ln):
+            # a wrapped title: join upward over at most two short non-empty lines that do not
+            # end a title themselves (a blank line may sit in between); keep the longest that reads as one
+            group, best = [ln], ([ln] if alone else None)
             k = i - 1
             while k >= 0 and len(group) < 3:
-                if not lines[k].text.strip():
+                t = lines[k].text.strip()
+                if not t:
                     k -= 1
                     continue
+                if len(t) > 60 or _match_line(ends, lines[k]) or _match_line(rules.get("meta", []), lines[k]) \
+                        or _match_line(rules.get("salutation", []), lines[k]) or t[-1] in "。：:；":
+                    break
                 group.insert(0, lines[k])
-                joined = "".join(x.text.strip() for x in group)
-                probe = Line(group[0].start, group[-1].end, joined)
-                if _match_line(full, probe):
-                    return group
+                if _match_line(tops, lines[k]):
+                    probe = Line(group[0].start, group[-1].end, "".join(x.text.strip() for x in group))
+                    if _match_line(full, probe):
+                        best = list(group)
+                    break
                 k -= 1
+            if best:
+                return best
     if not have_salutation:
         for i in range(stop):
             if _match_line(starts, lines[i]):
@@ -148,8 +156,10 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
 
     # salutation: the first addressee line (…代表：) in the first part of the letter
     sal_idx = None
-    limit = max(12, int(n * 0.7))
-    for i, ln in enumerate(lines[:limit]):
+    limit = max(1500, int(len(text) * 0.6))
+    for i, ln in enumerate(lines):
+        if ln.start > limit:
+            break
         r = _match_line(rules.get("salutation", []), ln)
         if r:
             sal_idx = i
