@@ -87,18 +87,25 @@ def parse_date(raw: str) -> str | None:
     return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
-_PERSON_SUFFIX = regex.compile(r"(?:等)?(?:人大)?(?:代表|委员|同志|先生|女士|老师)(?:们)?$")
-_NAME_SPLIT = regex.compile(r"[、，,；;/\s]+|(?<=\p{Han})和(?=\p{Han}{2,3}(?:[、，,]|$))")
+_PERSON_SUFFIX = regex.compile(r"(?:等)?(?:人大|政协)?(?:代表|委员|同志|先生|女士|老师)(?:们)?$")
+_COUNT_SUFFIX = regex.compile(r"等?[\d一二三四五六七八九十]{1,3}(?:名|位|人)?(?:人大|政协)?(?:代表|委员)?$|等$")
+_NAME_SPLIT = regex.compile(r"[、，,；;/]+|\s{2,}|(?<=\p{Han}{2})\s(?=\p{Han}{2})")
+_PLACEHOLDER = regex.compile(r"^(?:[X×*＊xX]+|某+|\p{Han}?某\p{Han}?)$")
 
 
 def split_names(raw: str) -> list[str]:
+    """Deputies' names from an addressee or author list; 2-character names padded with a
+    space to align (张  斌) stay whole, 等N位 and titles go."""
+    raw = regex.sub(r"[(（][^)）]{0,12}[)）]", "", raw.strip())
+    raw = regex.sub(r"^(?:尊敬的|尊敬|致|答复)", "", raw)
     out = []
-    for part in _NAME_SPLIT.split(raw.strip()):
+    for part in _NAME_SPLIT.split(raw):
         part = part.strip(_EDGE_PUNCT)
         part = _PERSON_SUFFIX.sub("", part)
-        part = regex.sub(r"等\d*(?:名|位)?(?:人大)?(?:代表|委员)?$", "", part)
-        part = regex.sub(r"^(?:尊敬的|致)", "", part)
-        if part and part not in out:
+        part = _COUNT_SUFFIX.sub("", part)
+        part = _PERSON_SUFFIX.sub("", part)
+        part = regex.sub(r"\s+", "", part)
+        if part and not _PLACEHOLDER.match(part) and regex.search(r"\p{Han}", part) and part not in out:
             out.append(part)
     return out
 
