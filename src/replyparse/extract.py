@@ -166,6 +166,7 @@ NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
     "contact_phone": _phone,
     "contact_person": lambda raw, m: (split_names(raw) or [None])[0] if raw else None,
     "title": _title,
+    "proposal_title": lambda raw, m: clean(regex.sub(r"^(?:关于)+", "关于", raw.strip())),
     "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
     "public": _bool,
 }
