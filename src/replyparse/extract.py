@@ -53,11 +53,12 @@ def _doc_number(raw: str, m) -> str | None:
 
 
 _DATE_PARTS = regex.compile(
-    r"(?P<y>\d{4}|[〇○零一二三四五六七八九]{4})\s*年\s*(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+    r"(?P<y>\d{4}|[〇○零0一二三四五六七八九]{4})\s*年\s*(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
     r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?")
 _ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 
 
+_ZERO = str.maketrans({"0": "〇"})  # 二00七年: a zero typed as a digit inside a Chinese year
 _DIGIT_RUN = regex.compile(r"^\s*(?P<y>20\d{2})\s?(?P<rest>\d{1,2}\s?\d{1,2})\s*$")
 
 
@@ -81,7 +82,7 @@ def parse_date(raw: str) -> str | None:
             return None
         y, mo, d = parts
     else:
-        y, mo, d = (to_int(m.group(k)) for k in ("y", "m", "d"))
+        y, mo, d = (to_int(g if g.isascii() else g.translate(_ZERO)) for g in m.group("y", "m", "d"))
     if not (y and mo and d) or not (1949 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31):
         return None
     return f"{y:04d}-{mo:02d}-{d:02d}"
@@ -218,7 +219,10 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
         best = max(cs, key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
         if f in FULLEST_FORM:
             # the fullest form of the same name elsewhere in the letter (昆明市西山区民政局 over 西山区民政局)
-            longer = [c for c in cs if isinstance(c.value, str) and best.value in c.value and len(c.value) > len(best.value)]
+            longer = [c for c in cs if isinstance(c.value, str) and len(c.value) > len(best.value) and (
+                best.value in c.value
+                # an abbreviation (开江县住建局) beside the full name (开江县住房和城乡规划建设局)
+                or (c.rule.priority >= 20 and c.value[:2] == best.value[:2] and c.value[-1] == best.value[-1]))]
             if longer:
                 best = max(longer, key=lambda c: (len(c.value), c.rule.priority))
         values[f] = best.value
