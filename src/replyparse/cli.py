@@ -55,13 +55,21 @@ def cmd_eval(args) -> int:
 
 
 def cmd_rules_check(args) -> int:
+    from .examples import run_examples
+
     ruleset = load_rules(args.dirs)
     counts = ruleset.counts()
     for fam, c in counts.items():
         print(f"{fam:<16}{c['rules']:>5} rules{c['examples']:>5} examples")
     print(f"{'total':<16}{sum(c['rules'] for c in counts.values()):>5} rules"
           f"{sum(c['examples'] for c in counts.values()):>5} examples  (version {ruleset.version})")
-    return 0
+    if args.no_examples:
+        return 0
+    n, failures = run_examples(ruleset)
+    for f in failures:
+        print(f"FAIL {f}")
+    print(f"examples: {n - len({id(f.example) for f in failures})}/{n} pass")
+    return 1 if failures else 0
 
 
 def cmd_amounts(args) -> int:
@@ -98,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = sp.add_subparsers(dest="rules_command", required=True)
     rc = rsub.add_parser("check", help="validate rule files and print counts")
     rc.add_argument("dirs", nargs="*", help="rule folders layered over the built-in ones")
+    rc.add_argument("--no-examples", action="store_true", help="only validate, do not run the examples")
     rc.set_defaults(func=cmd_rules_check)
 
     sp = sub.add_parser("amounts", help="print the money amounts found in any text as JSON")

@@ -89,23 +89,39 @@ def parse_date(raw: str) -> str | None:
 
 
 _PERSON_SUFFIX = regex.compile(r"(?:等)?(?:人大|政协)?(?:代表|委员|同志|先生|女士|老师)(?:们)?$")
-_COUNT_SUFFIX = regex.compile(r"等?[\d一二三四五六七八九十]{1,3}(?:名|位|人)?(?:人大|政协)?(?:代表|委员)?$|等$")
-_NAME_SPLIT = regex.compile(r"[、，,；;/]+|\s{2,}|(?<=\p{Han}{2})\s(?=\p{Han}{2})")
+_COUNT_SUFFIX = regex.compile(
+    r"等[\d一二三四五六七八九十]{0,3}(?:名|位|人)?(?:人大|政协)?(?:代表|委员)?$|[\d一二三四五六七八九十]{1,3}(?:名|位)(?:人大|政协)?(?:代表|委员)?$")
+_LIST_SPLIT = regex.compile(r"[、，,；;/]+")
 _PLACEHOLDER = regex.compile(r"^(?:[X×*＊xX]+|某+|\p{Han}?某\p{Han}?)$")
 
 
+def _space_names(part: str) -> list[str]:
+    """Names separated by spaces, where a two-character name may be padded (张  斌)."""
+    tokens = part.split()
+    out: list[str] = []
+    for tok in tokens:
+        if out and len(tok) == 1 and len(out[-1]) == 1:
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return out
+
+
 def split_names(raw: str) -> list[str]:
-    """Deputies' names from an addressee or author list; 2-character names padded with a
-    space to align (张  斌) stay whole, 等N位 and titles go."""
+    """Deputies' names from an addressee or author list; padded names (张  斌) stay whole,
+    等N位 and titles go."""
     raw = regex.sub(r"[(（][^)）]{0,12}[)）]", "", raw.strip())
-    raw = regex.sub(r"^(?:尊敬的|尊敬|致|答复)", "", raw)
+    raw = regex.sub(r"^(?:尊敬的|尊敬|答复)", "", raw)
+    listed = _LIST_SPLIT.search(raw) is not None
+    parts = []
+    for part in _LIST_SPLIT.split(raw):
+        parts.extend([regex.sub(r"\s+", "", part)] if listed else _space_names(part))
     out = []
-    for part in _NAME_SPLIT.split(raw):
+    for part in parts:
         part = part.strip(_EDGE_PUNCT)
         part = _PERSON_SUFFIX.sub("", part)
         part = _COUNT_SUFFIX.sub("", part)
         part = _PERSON_SUFFIX.sub("", part)
-        part = regex.sub(r"\s+", "", part)
         if part and not _PLACEHOLDER.match(part) and regex.search(r"\p{Han}", part) and part not in out:
             out.append(part)
     return out

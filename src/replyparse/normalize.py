@@ -23,7 +23,7 @@ _FURNITURE_LINE = regex.compile(
     r"^[ \t]*(?:[—\-–－─]{1,2}[ \t]*\d{1,3}[ \t]*[—\-–－─]{1,2}"
     r"|第[ \t]*\d{1,3}[ \t]*页(?:[ \t]*[,，/]?[ \t]*共[ \t]*\d{1,3}[ \t]*页)?"
     r"|\d{1,3}[ \t]*/[ \t]*\d{1,3}"
-    r"|[\w\-]{1,40}\.(?:wmf|emf|png|jpe?g|gif|bmp|tiff?))[ \t]*$",
+    r"|[\w\-]{1,40}\.(?:wmf|emf|png|jpe?g|gif|bmp|tiff?))[ \t]*(?:\n|$)",
     regex.MULTILINE | regex.IGNORECASE)
 _TRAILING_WS = regex.compile(r"[ \t]+$", regex.MULTILINE)
 _BLANK_RUNS = regex.compile(r"\n{3,}")
