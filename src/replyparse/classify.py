@@ -10,7 +10,7 @@ from __future__ import annotations
 from .rules import RuleSet
 from .segment import Segments
 
-THRESHOLD = 10
+THRESHOLD = 14
 
 
 def classify(text: str, seg: Segments, values: dict, ruleset: RuleSet) -> tuple[bool, str | None]:
