@@ -43,6 +43,12 @@ def to_simplified(text: str) -> tuple[str, bool]:
     correct in Simplified names (乾, 於), so only texts with a clear share of
     Traditional-only characters are converted.
     """
+    probe = text[:600]
+    if _t2s().convert(probe) == probe and len(text) > 600:
+        # the opening of a Traditional letter already shows Traditional characters
+        probe_tail = text[-300:]
+        if _t2s().convert(probe_tail) == probe_tail:
+            return text, False
     converted = _t2s().convert(text)
     if len(converted) != len(text):
         changed = sum(1 for a, b in zip(text, converted) if a != b)

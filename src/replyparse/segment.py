@@ -37,18 +37,34 @@ class Segments:
     lines: list[Line] = field(default_factory=list)
     title_lines: list[Line] = field(default_factory=list)
     salutation_rule: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def add(self, name: str, start: int, end: int) -> None:
+        self._cache.clear()
         if end > start:
             self.spans.setdefault(name, []).append((start, end))
 
     def get(self, names: tuple[str, ...]) -> list[tuple[int, int]]:
+        cached = self._cache.get(names)
+        if cached is None:
+            cached = self._cache[names] = self._spans_of(names)
+        return cached
+
+    def _spans_of(self, names: tuple[str, ...]) -> list[tuple[int, int]]:
         if "any" in names:
             return [(0, len(self.text))]
         out = []
         for n in names:
             out.extend(self.spans.get(n, []))
-        return sorted(out)
+        out.sort()
+        # overlapping parts (head overlaps header and body) are scanned once
+        merged: list[tuple[int, int]] = []
+        for a, b in out:
+            if merged and a < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
 
     def first(self, name: str) -> tuple[int, int] | None:
         s = self.spans.get(name)
