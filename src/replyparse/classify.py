@@ -7,7 +7,7 @@ weight against it.
 """
 from __future__ import annotations
 
-from .rules import RuleSet
+from .rules import RuleSet, search
 from .segment import Segments
 
 THRESHOLD = 14
@@ -18,7 +18,7 @@ def classify(text: str, seg: Segments, values: dict, ruleset: RuleSet) -> tuple[
     for rule in ruleset.rules("letter"):
         hit = False
         for a, b in seg.get(rule.segment):
-            if rule.pattern.search(text[a:b], timeout=1.0):
+            if search(rule.pattern, text[a:b]):
                 hit = True
                 break
         if not hit:

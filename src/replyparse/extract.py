@@ -26,6 +26,7 @@ HEADER_FAMILIES = ("doc_number", "issuer", "title", "proposal", "proposers", "ha
 GROUP_ALIASES = {"kind": "proposal_kind", "no": "proposal_no", "ptitle": "proposal_title",
                  "person": "contact_person", "phone": "contact_phone", "category": "handling_category"}
 FULLEST_FORM = ("issuer",)
+RULE_TIMEOUT = 0.5  # seconds one rule may spend on one part of one letter
 _WS = regex.compile(r"\s+")
 _EDGE_PUNCT = "，,。.；;：:、 \t\n“”\"'《》<>「」"
 
@@ -202,8 +203,12 @@ def _candidates(rule: Rule, text: str, seg: Segments):
     # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
     # split out of a one-line web page is still a line); offsets are shifted back below
     for a, b in seg.get(rule.segment):
-        for m in rule.pattern.finditer(text[a:b], timeout=1.0):
-            yield a, m
+        try:
+            for m in rule.pattern.finditer(text[a:b], timeout=RULE_TIMEOUT):
+                yield a, m
+        except TimeoutError:
+            # a pathological text must not stall a batch: the rule gives nothing here
+            seg.timeouts.append(rule.id)
 
 
 def _propose(rule: Rule, m, off: int = 0) -> list[tuple[str, Any, int, int]]:
@@ -247,4 +252,6 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
                   and c.rule.get("warn", True)}
         if rivals and f in HEADER_FIELDS and f not in ("proposers", "cc", "title", "issuer"):
             warnings.append(f"{f}: found different values {sorted(rivals)[:3]} beside {best.value!r}")
+    if seg.timeouts:
+        warnings.append(f"rules gave up on this text (too slow to match): {', '.join(sorted(set(seg.timeouts)))}")
     return values, evidence, warnings

@@ -1,6 +1,7 @@
 """The stages joined: read → normalise → segment → extract → record."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -23,6 +24,43 @@ def _totals(amounts, role):
         return None
     total = sum(vals)
     return int(total) if float(total).is_integer() else round(total, 2)
+
+
+# Bytes that decoded "successfully" into control characters, private-use or replacement
+# characters are binary data; well-known mojibake sequences mean a wrong decoding upstream.
+_BINARY_CHARS = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\p{Co}\p{Cs}]")
+_MOJIBAKE = regex.compile(r"锟斤拷|烫烫烫|屯屯屯|[ÃÂâäåæçèé][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ¡-¿]|[À-ÿ]{3,}")
+# The most frequent Chinese characters make up a third or more of any real letter's Han
+# characters; text decoded with the wrong CJK codec is made of rare ones (鍏充簬绗).
+_COMMON_HAN = frozenset(
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方"
+    "后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它"
+    "合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条"
+    "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
+    "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
+_HAN = regex.compile(r"\p{Han}")
+
+
+def text_problem(text: str) -> str | None:
+    """Why this decoded text is not a letter's text at all, or None."""
+    if not text.strip():
+        return "no text in file"
+    sample = text[:20000]
+    bad = len(_BINARY_CHARS.findall(sample))
+    if bad > max(8, len(sample) * 0.02):
+        return f"binary data, not text ({bad} control or undecodable characters in the first {len(sample)})"
+    return None
+
+
+def mojibake_warning(text: str) -> str | None:
+    sample = text[:20000]
+    hits = _MOJIBAKE.findall(sample)
+    if len(hits) >= 3:
+        return f"text looks mis-decoded (mojibake such as {hits[0]!r}); fields may be missing"
+    han = _HAN.findall(sample)
+    if len(han) >= 100 and sum(c in _COMMON_HAN for c in han) / len(han) < 0.12:
+        return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
+    return None
 
 
 _CUT = regex.compile(r"[。！？!?）)\]】”\"]\s*$")
@@ -89,16 +127,40 @@ def parse_text(text: str, source: str = "<text>", rules: RuleSet | None = None) 
     return build_record(norm, source, rules or default_rules())
 
 
+def display_path(path: str | Path) -> str:
+    """The path as text that can be written out: a file name in GBK bytes (common on archives
+    copied from Windows) is shown decoded instead of as undecodable surrogates."""
+    s = str(path)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        raw = os.fsencode(s)
+        for codec in ("gb18030", "big5"):
+            try:
+                return raw.decode(codec)
+            except UnicodeDecodeError:
+                continue
+        return raw.decode("utf-8", "replace")
+
+
 def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
     ruleset = rules or default_rules()
+    doc.path = display_path(doc.path)
     if doc.status != "ok":
         rec = Record(source=doc.path, status=doc.status, reason=doc.reason, format=doc.format,
                      encoding=doc.encoding, warnings=list(doc.warnings), page_meta=doc.page_meta)
         return [rec]
     text, spans = normalise_pages(doc.pages)
-    if not text.strip():
-        return [Record(source=doc.path, status="error", reason="no text in file", format=doc.format,
+    problem = None if mojibake_warning(text) else text_problem(text)
+    if problem:
+        return [Record(source=doc.path, status="error", reason=problem, format=doc.format,
                        encoding=doc.encoding, warnings=list(doc.warnings))]
+    garbled = mojibake_warning(text)
+    if garbled:
+        # wrong-codec text gives wrong fields; say so instead of guessing
+        return [Record(source=doc.path, status="error", reason=garbled, format=doc.format, encoding=doc.encoding,
+                       warnings=list(doc.warnings) + [garbled], text=text, pages=spans)]
     rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None)
     rec.format, rec.encoding, rec.page_meta = doc.format, doc.encoding, doc.page_meta
     rec.pages = spans
@@ -122,8 +184,6 @@ def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    import os
-
     seen = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         try:

@@ -253,6 +253,21 @@ def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
                 value=r.get("value"), priority=int(r.get("priority", 0)), params=params)
 
 
+def search(pattern, text: str, timeout: float = 0.5):
+    """``pattern.search`` that gives up (returns None) on a pathological text instead of stalling."""
+    try:
+        return pattern.search(text, timeout=timeout)
+    except TimeoutError:
+        return None
+
+
+def finditer(pattern, text: str, timeout: float = 0.5) -> list:
+    try:
+        return list(pattern.finditer(text, timeout=timeout))
+    except TimeoutError:
+        return []
+
+
 _DEFAULT: RuleSet | None = None
 
 

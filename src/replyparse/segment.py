@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .rules import RuleSet
+from .rules import RuleSet, finditer, search
 
 SEGMENTS = ("meta", "head", "header", "title", "salutation", "body", "signature", "contact", "cc")
 
@@ -38,6 +38,7 @@ class Segments:
     title_lines: list[Line] = field(default_factory=list)
     salutation_rule: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+    timeouts: list[str] = field(default_factory=list)
 
     def add(self, name: str, start: int, end: int) -> None:
         self._cache.clear()
@@ -89,7 +90,7 @@ def split_lines(text: str, ruleset: RuleSet | None = None) -> list[Line]:
     lines, pos = [], 0
     for raw in text.split("\n"):
         if len(raw) > LONG_LINE and cutters:
-            cuts = sorted({(m.start(), m.end()) for c in cutters for m in c.finditer(raw, timeout=1.0)})
+            cuts = sorted({(m.start(), m.end()) for c in cutters for m in finditer(c, raw)})
             start = 0
             for a, b in cuts:
                 if a < start:
@@ -107,7 +108,7 @@ def split_lines(text: str, ruleset: RuleSet | None = None) -> list[Line]:
 
 def _match_line(rules, line: Line):
     for r in rules:
-        if r.pattern is not None and r.pattern.search(line.text, timeout=1.0):
+        if r.pattern is not None and search(r.pattern, line.text):
             return r
     return None
 
