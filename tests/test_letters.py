@@ -95,3 +95,25 @@ def test_eval_command_prints_per_field_scores(real_dir):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "header micro" in proc.stdout and "doc_number" in proc.stdout and "subset garbled" in proc.stdout
+
+
+def test_segments_of_the_seed_letter(real_dir):
+    from replyparse.normalize import normalise
+    from replyparse.rules import default_rules
+    from replyparse.segment import segment
+
+    text = normalise((real_dir / "seed-xishan-270.txt").read_text("utf-8"))
+    seg = segment(text, default_rules())
+    part = lambda name: text[slice(*seg.first(name))]  # noqa: E731
+    assert part("salutation") == "陈锦代表："
+    assert part("title").replace("\n", "") == "关于西山区第十六届人大四次会议第270号建议答复的函"
+    assert part("cc").strip().startswith("抄送")
+    assert "2020年11月20日" in part("signature") and "李淳" in part("contact")
+    assert [p.label for p in seg.points] == ["一、", "二、", "1、", "2、", "3、", "4、", "三、"]
+
+
+def test_inline_points_and_rival_values_warn():
+    from replyparse.pipeline import parse_text
+
+    rec = parse_text("关于第十届人大三次会议第12号建议的答复\n王某代表：\n您在第十一届人大三次会议提出的建议收悉。一是加快建设；二是加强管理。\n2021年6月1日")
+    assert any(w.startswith("term: found different values") for w in rec.warnings)

@@ -232,7 +232,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     if sig_start is not None:
         seg.add("signature", sig_start, len(text))
 
-    # numbered points of the body
+    # numbered points of the body: at a line start, or 一是/二是 inside a paragraph
     for ln in lines:
         if ln.start < body_start or ln.end > body_end:
             continue
@@ -241,4 +241,9 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
             if m:
                 seg.points.append(Point(label=m.group("label"), start=ln.start, end=ln.end, rule=r.id))
                 break
+        else:
+            for r in rules.get("point_inline", []):
+                for m in finditer(r.pattern, ln.text):
+                    seg.points.append(Point(label=m.group("label"), start=ln.start + m.start("label"),
+                                            end=ln.end, rule=r.id))
     return seg
