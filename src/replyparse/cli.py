@@ -15,25 +15,59 @@ def _rules(args):
 
 
 def cmd_parse(args) -> int:
-    from .pipeline import parse_paths
+    from .runner import RunOptions, RunStats, run
 
     ruleset = _rules(args)
+    out_dir = getattr(args, "out", None)
+    cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
+    opts = RunOptions(workers=args.workers, timeout=args.timeout, force=args.force, quiet=args.quiet,
+                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir)
+    if opts.engine == "dask" and not opts.scheduler:
+        print("replyparse: --engine dask needs --scheduler ADDRESS", file=sys.stderr)
+        return 2
+    stats = RunStats()
+    results = run(args.paths, ruleset, opts, stats)
+    if out_dir:
+        _write_tables(results, args)
+    else:
+        _write_records(results, args)
+    if not args.quiet:
+        print(stats.summary(), file=sys.stderr)
+    return 1 if stats.statuses.get("error") else 0
+
+
+def _write_records(results, args) -> None:
+    """Records to standard output or ``-o FILE`` as they come (JSONL, or one JSON array)."""
+    import textwrap
+
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    failed = 0
     try:
-        records = [r.to_dict() for r in parse_paths(args.paths, ruleset)] if args.format == "json" else None
-        if records is not None:
-            json.dump(records, out, ensure_ascii=False, indent=1)
-            out.write("\n")
-            failed = sum(r["status"] == "error" for r in records)
-        else:
-            for rec in parse_paths(args.paths, ruleset):
-                out.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
-                failed += rec.status == "error"
+        n = 0
+        for fr in results:
+            for rec in fr.records:
+                d = rec.to_dict()
+                if args.format == "json":  # the same bytes as json.dump(list, indent=1), streamed
+                    out.write(("[\n" if n == 0 else ",\n") + textwrap.indent(json.dumps(d, ensure_ascii=False, indent=1), " "))
+                else:
+                    out.write(json.dumps(d, ensure_ascii=False) + "\n")
+                n += 1
+            out.flush()
+        if args.format == "json":
+            out.write("\n]\n" if n else "[]\n")
     finally:
         if out is not sys.stdout:
             out.close()
-    return 1 if failed else 0
+
+
+def _write_tables(results, args) -> None:
+    from .tables import TableWriter
+
+    writer = TableWriter(args.out)
+    try:
+        for fr in results:
+            writer.add(fr)
+    finally:
+        writer.close()
 
 
 def cmd_eval(args) -> int:
@@ -90,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", help="write records here (default: standard output)")
     sp.add_argument("--format", choices=["jsonl", "json"], default="jsonl")
     sp.add_argument("--rules", action="append", help="a folder of rule files layered over the built-in ones")
+    bulk = sp.add_argument_group("bulk runs (docs/bulk.md)")
+    bulk.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    bulk.add_argument("--timeout", type=float, default=120.0,
+                      help="seconds per file before it becomes an error row (default 120; 0: no limit)")
+    bulk.add_argument("--force", action="store_true", help="ignore cached results and parse every file again")
+    bulk.add_argument("--cache", help="result cache folder (default: OUT/.cache with --out, else none)")
+    bulk.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
+    bulk.add_argument("--engine", choices=["local", "dask"], default="local")
+    bulk.add_argument("--scheduler", help="with --engine dask: the scheduler address (tcp://host:8786)")
     sp.set_defaults(func=cmd_parse)
 
     sp = sub.add_parser("eval", help="score against NAME.gold.json files")

@@ -1,0 +1,514 @@
+"""Bulk runs: the same per-file work (``batch.process_file``) run serially, in local worker
+processes, or on a Dask cluster, with a result cache, per-file timeouts and a progress bar.
+
+``run(paths, rules, options)`` is a generator of ``FileResult`` in the sorted input order
+(``pipeline.iter_paths``), whatever the number of workers or the engine. It streams: paths are
+walked lazily, at most ``window`` files are in flight or waiting to be emitted, and each result
+is handed on (and cached) as soon as every earlier file has been.
+
+Engines:
+
+* ``serial``   — in this process (``--workers 1 --timeout 0``): cheapest, no timeout possible.
+* ``local``    — N worker processes, one file at a time each; a file that runs past the timeout
+  has its worker killed and replaced, and becomes an ``error`` row.
+* ``dask``     — ``dask.distributed.Client(scheduler)``; the rule set is scattered once and each
+  file is a task. Input paths must be readable on the workers (shared file system).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sqlite3
+import sys
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as mp_wait
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from . import __version__
+from .batch import FileResult, file_sha256, process_file
+from .pipeline import display_path, iter_paths
+from .record import Record
+from .rules import RuleSet, default_rules
+
+DEFAULT_TIMEOUT = 120.0
+CACHE_DIRNAME = ".cache"
+CACHE_FILE = "results.sqlite"
+SLOW_ENV = "REPLYPARSE_TEST_SLOW"  # test hook: "NAME[:SECONDS]" makes the worker sleep on that file
+
+
+@dataclass
+class RunOptions:
+    workers: int | None = None  # None: all cores
+    timeout: float | None = DEFAULT_TIMEOUT  # seconds per file; None or 0: no limit
+    force: bool = False  # ignore cached results (they are overwritten)
+    quiet: bool = False
+    progress: bool | None = None  # None: when stderr is a terminal and not quiet
+    engine: str = "local"  # local / dask
+    scheduler: object = None  # dask scheduler address, or a dask.distributed.Client
+    cache_dir: str | Path | None = None  # None: no cache
+    window: int | None = None  # max files in flight + waiting for order; None: from workers
+
+
+@dataclass
+class RunStats:
+    files: int = 0
+    cached: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    letters: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"{n} {s}" for s, n in sorted(self.statuses.items())]
+        rate = self.files / self.seconds if self.seconds > 0 else 0.0
+        return (f"replyparse: {self.files} files ({', '.join(parts) or 'none'}), {self.letters} letters, "
+                f"{self.cached} from cache, {self.seconds:.1f} s ({rate:.0f} files/s)")
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------- per-file work
+
+
+def _test_slow(path: str) -> None:
+    spec = os.environ.get(SLOW_ENV)
+    if not spec:
+        return
+    name, _, secs = spec.partition(":")
+    if Path(path).name == name:
+        time.sleep(float(secs or 3600))
+
+
+def work(path: str, rules: RuleSet | None = None) -> FileResult:
+    """What every engine runs for one file."""
+    _test_slow(str(path))
+    return process_file(path, rules)
+
+
+def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) -> FileResult:
+    p = Path(path)
+    rec = Record(source=display_path(path), status="error", reason=reason,
+                 format=p.suffix.lower().lstrip(".") or None)
+    return FileResult(path=str(path), sha256=sha256, format=rec.format, status="error", reason=reason,
+                      seconds=round(seconds, 4), records=[rec])
+
+
+# ---------------------------------------------------------------- cache
+
+
+class ResultCache:
+    """Finished results in ``DIR/.cache/results.sqlite``, keyed by the file's sha256, its
+    extension (the reader depends on it), the rule set's version and replyparse's version.
+    Timeouts, crashed workers and internal errors are not cached: they may go away."""
+
+    def __init__(self, cache_dir: str | Path, rules_version: str):
+        self.dir = Path(cache_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.dir / CACHE_FILE), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        self.suffix = f"{rules_version}:{__version__}"
+        self._pending: list[tuple[str, bytes]] = []
+
+    def key(self, sha256: str, path) -> str:
+        return f"{sha256}:{Path(path).suffix.lower()}:{self.suffix}"
+
+    def get(self, sha256: str | None, path) -> FileResult | None:
+        if not sha256:
+            return None
+        row = self.db.execute("SELECT data FROM results WHERE key=?", (self.key(sha256, path),)).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(zlib.decompress(row[0]))
+            return _rebase(data, path)
+        except Exception:  # a damaged entry is a miss
+            return None
+
+    def put(self, res: FileResult) -> None:
+        if not res.sha256 or not cacheable(res):
+            return
+        data = {"row": res.manifest_row(), "records": [r.to_dict() for r in res.records]}
+        blob = zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
+        self._pending.append((self.key(res.sha256, res.path), blob))
+
+    def flush(self) -> None:
+        if self._pending:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany("INSERT OR REPLACE INTO results (key, data) VALUES (?, ?)", self._pending)
+            self._pending.clear()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.db.close()
+
+
+def cacheable(res: FileResult) -> bool:
+    reason = res.reason or ""
+    if res.status == "error" and reason.startswith(("timeout", "worker", "internal error")):
+        return False
+    return not any((r.reason or "").startswith("internal error") for r in res.records)
+
+
+def _rebase(data: dict, path) -> FileResult:
+    """A cached result for the same content, possibly under another name: use this path."""
+    row = dict(data["row"])
+    old_src, new_src = display_path(row["path"]), display_path(path)
+    row["path"] = str(path)
+    res = FileResult(**{k: v for k, v in row.items() if k in FileResult.__dataclass_fields__})
+    for d in data["records"]:
+        src = d.get("source") or ""
+        if src == old_src or src.startswith(old_src + "#"):
+            d["source"] = new_src + src[len(old_src):]
+        res.records.append(Record.from_dict(d))
+    return res
+
+
+# ---------------------------------------------------------------- engines
+
+
+class _Engine:
+    capacity = 1
+
+    def free(self) -> int:
+        raise NotImplementedError
+
+    def submit(self, idx: int, path, sha256: str | None) -> None:
+        raise NotImplementedError
+
+    def wait(self, timeout: float) -> list[tuple[int, FileResult]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class SerialEngine(_Engine):
+    def __init__(self, rules: RuleSet):
+        self.rules, self.task = rules, None
+
+    def free(self) -> int:
+        return 0 if self.task else 1
+
+    def submit(self, idx, path, sha256):
+        self.task = (idx, path)
+
+    def wait(self, timeout):
+        if not self.task:
+            return []
+        idx, path = self.task
+        self.task = None
+        return [(idx, work(str(path), self.rules))]
+
+
+def _pool_worker(conn, rules) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    rules = rules or default_rules()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        idx, path = msg
+        conn.send((idx, work(path, rules)))
+
+
+class _Slot:
+    __slots__ = ("proc", "conn", "task", "started")
+
+    def __init__(self, proc, conn):
+        self.proc, self.conn, self.task, self.started = proc, conn, None, 0.0
+
+
+class LocalPoolEngine(_Engine):
+    """N worker processes fed one file at a time; a worker that overruns the timeout or dies is
+    killed and replaced, and its file becomes an ``error`` row."""
+
+    def __init__(self, rules: RuleSet, workers: int, timeout: float | None):
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        self.ctx = mp.get_context(method)
+        self.rules, self.timeout = rules, timeout or None
+        self.capacity = workers
+        self.slots = [self._spawn() for _ in range(workers)]
+
+    def _spawn(self) -> _Slot:
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules), daemon=True,
+                                name="replyparse-worker")
+        proc.start()
+        child.close()
+        return _Slot(proc, parent)
+
+    def _replace(self, i: int) -> None:
+        s = self.slots[i]
+        if s.proc.is_alive():
+            s.proc.kill()
+        s.proc.join(5)
+        s.conn.close()
+        self.slots[i] = self._spawn()
+
+    def free(self) -> int:
+        return sum(s.task is None for s in self.slots)
+
+    def submit(self, idx, path, sha256):
+        for s in self.slots:
+            if s.task is None:
+                s.conn.send((idx, str(path)))
+                s.task, s.started = (idx, path, sha256), time.monotonic()
+                return
+        raise RuntimeError("no free worker")
+
+    def wait(self, timeout):
+        busy = [s for s in self.slots if s.task is not None]
+        if not busy:
+            return []
+        now = time.monotonic()
+        if self.timeout:
+            timeout = max(0.0, min(timeout, min(s.started + self.timeout - now for s in busy)))
+        ready = set(mp_wait([s.conn for s in busy], timeout))
+        out = []
+        now = time.monotonic()
+        for i, s in enumerate(self.slots):
+            if s.task is None:
+                continue
+            idx, path, sha = s.task
+            if s.conn in ready:
+                try:
+                    ridx, res = s.conn.recv()
+                    s.task = None
+                    out.append((ridx, res))
+                    continue
+                except (EOFError, OSError):
+                    code = s.proc.exitcode
+                    out.append((idx, error_result(path, sha, f"worker process died (exit code {code})",
+                                                  now - s.started)))
+                    self._replace(i)
+            elif self.timeout and now - s.started >= self.timeout:
+                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s",
+                                              now - s.started)))
+                self._replace(i)
+        return out
+
+    def close(self):
+        for s in self.slots:
+            try:
+                if s.task is None:
+                    s.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for s in self.slots:
+            if s.task is not None:
+                s.proc.kill()
+            s.proc.join(max(0.0, deadline - time.monotonic()))
+            if s.proc.is_alive():
+                s.proc.kill()
+                s.proc.join(1)
+            s.conn.close()
+
+
+class DaskEngine(_Engine):
+    """Each file a task on a ``dask.distributed`` cluster. On a timeout the task is cancelled
+    and, where the cluster has nannies, the worker running it is restarted."""
+
+    def __init__(self, rules: RuleSet, scheduler, timeout: float | None):
+        try:
+            from dask.distributed import Client
+        except ImportError as e:  # pragma: no cover - depends on the extra
+            raise SystemExit("replyparse: --engine dask needs dask[distributed]: pip install 'replyparse[dask]'") from e
+        if isinstance(scheduler, Client):
+            self.client, self._own = scheduler, False
+        else:
+            self.client, self._own = Client(scheduler), True
+        self.timeout = timeout or None
+        threads = sum(self.client.nthreads().values()) or 1
+        self.capacity = threads * 2
+        self.rules = self.client.scatter(rules, broadcast=True)
+        self.futures: dict = {}  # future -> (idx, path, sha, submitted)
+
+    def free(self):
+        return self.capacity - len(self.futures)
+
+    def submit(self, idx, path, sha256):
+        fut = self.client.submit(work, str(path), self.rules, pure=False)
+        self.futures[fut] = (idx, path, sha256, time.monotonic())
+
+    def wait(self, timeout):
+        from dask.distributed import wait as dwait
+
+        if not self.futures:
+            return []
+        now = time.monotonic()
+        if self.timeout:
+            timeout = max(0.01, min(timeout, min(t + self.timeout - now for *_, t in self.futures.values())))
+        try:
+            done, _ = dwait(list(self.futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        except Exception:  # some versions raise dask's own timeout type
+            done = set()
+        out = []
+        ok = [f for f in done if f.status == "finished"]
+        for f, res in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
+            idx = self.futures.pop(f)[0]
+            out.append((idx, res))
+        for f in done:
+            if f in self.futures:
+                idx, path, sha, t = self.futures.pop(f)
+                try:
+                    exc = f.exception(timeout=1)
+                except Exception as e:
+                    exc = e
+                out.append((idx, error_result(path, sha, f"worker error: {type(exc).__name__}: {exc}",
+                                              time.monotonic() - t)))
+        if self.timeout:
+            now = time.monotonic()
+            late = [f for f, (*_, t) in self.futures.items() if now - t >= self.timeout]
+            for f in late:
+                idx, path, sha, t = self.futures.pop(f)
+                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t)))
+                self._stop(f)
+        return out
+
+    def _stop(self, fut) -> None:
+        try:
+            processing = self.client.processing()
+            where = [w for w, keys in processing.items() if fut.key in keys]
+            fut.cancel()
+            if where:
+                self.client.restart_workers(where, timeout=30, raise_for_error=False)
+        except Exception:
+            pass  # a cluster without nannies: the task is cancelled, the thread runs on
+
+    def close(self):
+        for f in list(self.futures):
+            f.cancel()
+        self.futures.clear()
+        if self._own:
+            self.client.close()
+
+
+def make_engine(rules: RuleSet, options: RunOptions) -> _Engine:
+    if options.engine == "dask":
+        return DaskEngine(rules, options.scheduler, options.timeout)
+    if options.engine != "local":
+        raise ValueError(f"unknown engine {options.engine!r}")
+    workers = options.workers or cpu_count()
+    if workers <= 1 and not options.timeout:
+        return SerialEngine(rules)
+    return LocalPoolEngine(rules, max(1, workers), options.timeout)
+
+
+# ---------------------------------------------------------------- the run
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int | None):
+        self.bar = None
+        if enabled:
+            import tqdm
+
+            tqdm.tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
+            self.bar = tqdm.tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True,
+                                 smoothing=0.05, desc="parse")
+
+    def update(self, stats: RunStats) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            errors = stats.statuses.get("error", 0)
+            if self.bar.n % 25 == 0 or errors:
+                self.bar.set_postfix(errors=errors, cached=stats.cached, refresh=False)
+
+    def close(self, stats: RunStats) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(errors=stats.statuses.get("error", 0), cached=stats.cached, refresh=False)
+            self.bar.close()
+
+
+def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunOptions | None = None,
+        stats: RunStats | None = None, on_result: Callable[[FileResult], None] | None = None
+        ) -> Iterator[FileResult]:
+    """Yield one ``FileResult`` per input file, in input order; see the module doc."""
+    opts = options or RunOptions()
+    rules = rules or default_rules()
+    stats = stats if stats is not None else RunStats()
+    paths = list(paths)
+    show = opts.progress if opts.progress is not None else (not opts.quiet and sys.stderr.isatty())
+    total = sum(1 for _ in iter_paths(paths)) if show else None
+    cache = ResultCache(opts.cache_dir, rules.version) if opts.cache_dir else None
+    t0 = time.perf_counter()
+    engine = make_engine(rules, opts)
+    window = opts.window or max(64, engine.capacity * 8)
+    progress = _Progress(show, total)
+    source = enumerate(iter_paths(paths))
+    exhausted = False
+    next_idx = 0  # next index to emit
+    submitted = 0  # indexes handed out so far (to the engine or from the cache)
+    buffer: dict[int, FileResult] = {}
+    in_flight = 0
+
+    def done(idx: int, res: FileResult, from_cache: bool) -> None:
+        buffer[idx] = res
+        stats.files += 1
+        stats.cached += from_cache
+        stats.statuses[res.status] += 1
+        stats.letters += res.letters
+        if cache is not None and not from_cache:
+            cache.put(res)
+        progress.update(stats)
+
+    try:
+        while True:
+            # hand out work while the reordering window and the engine allow
+            while not exhausted and submitted - next_idx < window and engine.free() > 0:
+                try:
+                    idx, path = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                submitted += 1
+                sha = file_sha256(path) if cache is not None else None
+                hit = cache.get(sha, path) if cache is not None and not opts.force else None
+                if hit is not None:
+                    done(idx, hit, True)
+                else:
+                    engine.submit(idx, path, sha)
+                    in_flight += 1
+            # emit in order
+            while next_idx in buffer:
+                res = buffer.pop(next_idx)
+                next_idx += 1
+                if on_result:
+                    on_result(res)
+                yield res
+            if exhausted and in_flight == 0 and not buffer:
+                break
+            if in_flight:
+                for idx, res in engine.wait(0.5):
+                    in_flight -= 1
+                    done(idx, res, False)
+                if cache is not None:
+                    cache.flush()  # one commit per batch of results: a killed run keeps them
+    finally:
+        stats.seconds = time.perf_counter() - t0
+        engine.close()
+        if cache is not None:
+            cache.close()
+        progress.close(stats)
