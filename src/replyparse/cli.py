@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("amounts", help="print the money amounts found in any text as JSON")
     sp.add_argument("text", help="the text, or - to read standard input")
     sp.set_defaults(func=cmd_amounts)
+
+    from .search import add_subcommands as add_search_subcommands
+
+    add_search_subcommands(sub)  # index, search, export (docs/search.md)
     return p
 
 

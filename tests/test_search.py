@@ -1,0 +1,357 @@
+"""Full-text index (SQLite FTS5 + jieba), search filters, re-indexing, and the es-bulk feed.
+
+Query terms are read from the corpus's gold files at test time (the corpus grows), so these
+tests say "every proposer named in a gold file finds its letter", not "query X gives 3 hits".
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from replyparse.export import es_mapping, export_es_bulk
+from replyparse.search import Index, match_expression, normalise_query, parse_yuan, snippet, tokens
+
+
+def _golds(corpus: Path) -> list[tuple[Path, dict]]:
+    out = []
+    for g in sorted(corpus.glob("*.gold.json")):
+        txt = g.with_name(g.name[: -len(".gold.json")] + ".txt")
+        if txt.is_file():
+            out.append((txt, json.loads(g.read_text("utf-8"))))
+    return out
+
+
+@pytest.fixture(scope="session")
+def golds(corpus_dir):
+    gs = [(p, g) for p, g in _golds(corpus_dir) if g.get("is_reply_letter")]
+    if not gs:
+        pytest.skip("no reply letters with gold in corpus/")
+    return gs
+
+
+@pytest.fixture(scope="session")
+def index(corpus_dir, tmp_path_factory):
+    db = tmp_path_factory.mktemp("search") / "corpus.sqlite"
+    ix = Index(db)
+    st = ix.index_paths([corpus_dir])
+    assert st.added == st.seen > 0
+    yield ix
+    ix.close()
+
+
+def _paths(res) -> list[str]:
+    return [h.path for h in res.hits]
+
+
+def _key(p: Path) -> str:
+    return os.path.abspath(p)
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+def test_user_dictionary_terms_are_whole_tokens():
+    for word in ("老旧小区", "一事一议", "专项资金", "人大代表", "政协委员", "乡村振兴"):
+        assert word in tokens(f"关于{word}的建议"), word
+    # search mode also gives the parts
+    assert {"人大", "代表", "人大代表"} <= set(tokens("人大代表"))
+
+
+def test_query_normalisation():
+    assert normalise_query("老舊小區") == "老旧小区"
+    assert normalise_query("武民函[2023]061号") == "武民函〔2023〕61号"
+    assert normalise_query("ＡＢＣ１２３") == "ABC123"
+    assert match_expression("   ") is None
+    assert parse_yuan("100万") == 1_000_000 and parse_yuan("1.2亿元") == 120_000_000 and parse_yuan(5) == 5
+
+
+def test_snippet_marks_terms_split_over_lines():
+    text = "我局高度重视。\n今年将推进老旧\n小区改造，并加装电梯。"
+    s = snippet(text, "老旧小区 电梯")
+    assert "«老旧 小区»" in s and "«电梯»" in s
+
+
+# --------------------------------------------------------------------------- queries on the corpus
+
+def test_every_indexed_letter_has_a_gold_letter(index, golds):
+    indexed = {r[0] for r in index.con.execute("SELECT path FROM letters")}
+    assert {_key(p) for p, _ in golds} <= indexed
+
+
+def test_proposer_names_find_their_letters(index, golds):
+    checked = 0
+    for path, g in golds:
+        for name in g.get("proposers") or []:
+            res = index.search(name, limit=200)
+            assert _key(path) in _paths(res), (name, path.name, res.match)
+            checked += 1
+    assert checked >= len(golds) // 2
+
+
+def test_doc_numbers_find_their_letters_first(index, golds):
+    checked = 0
+    for path, g in golds:
+        dn = g.get("doc_number")
+        if not dn:
+            continue
+        for q in (dn, re.sub(r"〔(\d{4})〕", r"[\1]", dn), re.sub(r"〕(\d+)号", r"〕0\1号", dn)):
+            res = index.search(q, limit=5)
+            assert res.hits and res.hits[0].path == _key(path), (q, path.name, _paths(res))
+        checked += 1
+    assert checked >= 3
+
+
+def test_phrases_split_across_lines_are_found(index, golds):
+    """A gold title that the source breaks over lines is found when queried whole."""
+    checked = 0
+    for path, g in golds:
+        title = g.get("title")
+        if not title:
+            continue
+        text = index.con.execute("SELECT text FROM letters WHERE path=?", (_key(path),)).fetchone()[0]
+        joined = re.sub(r"[ \t]*\n[ \t]*", "", text)
+        if title in text or title not in joined:
+            continue  # not split over lines in this letter
+        res = index.search(title, limit=10)
+        assert _key(path) in _paths(res), (title, path.name)
+        h = next(h for h in res.hits if h.path == _key(path))
+        assert "«" in h.snippet
+        checked += 1
+    if not checked:
+        pytest.skip("no gold title broken over lines in corpus/")
+
+
+def test_phrase_split_across_lines_synthetic(tmp_path):
+    recs = [{"source": "a.txt", "status": "ok", "is_reply_letter": True, "title": "关于加装电梯的建议的答复",
+             "text": "您提出的建议收悉。我局将把东城片区的老旧\n小区改造列入明年计划。"},
+            {"source": "b.txt", "status": "ok", "is_reply_letter": True, "title": "关于小区停车的建议的答复",
+             "text": "您提出的老旧车辆问题，小区物业将统一处理。"}]
+    jl = tmp_path / "r.jsonl"
+    jl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
+    with Index(tmp_path / "i.sqlite") as ix:
+        ix.index_paths([jl])
+        res = ix.search("老旧小区改造")
+        assert [h.source for h in res.hits] == ["a.txt"]
+        assert "«老旧 小区改造»" in res.hits[0].snippet
+
+
+def test_traditional_query_finds_simplified_letter(index, golds):
+    import opencc
+
+    s2t = opencc.OpenCC("s2t")
+    checked = 0
+    for path, g in golds:
+        pt = g.get("proposal_title")
+        if not pt:
+            continue
+        core = re.sub(r"^关于|的(建议|提案|议案)$", "", pt)
+        trad = s2t.convert(core)
+        if trad == core:
+            continue
+        stored = index.con.execute("SELECT text FROM letters WHERE path=?", (_key(path),)).fetchone()[0]
+        assert trad not in stored  # the index holds Simplified text: the query has to be converted
+        res = index.search(trad, limit=20)
+        assert _key(path) in _paths(res), (trad, path.name, res.match)
+        checked += 1
+    assert checked >= 3
+
+
+def test_traditional_letter_is_found_by_simplified_query(index, golds):
+    trad = [(p, g) for p, g in golds if g.get("script") == "traditional" and g.get("proposers")]
+    if not trad:
+        pytest.skip("no Traditional-Chinese letter in corpus/")
+    for path, g in trad:
+        res = index.search(g["proposers"][0], limit=50)
+        assert _key(path) in _paths(res)
+
+
+# --------------------------------------------------------------------------- filters
+
+def _check_filter(index, pred, query="", **flt):
+    everything = index.search(query, limit=10_000)
+    narrowed = index.search(query, limit=10_000, **flt)
+    assert narrowed.total == len(narrowed.hits)
+    assert narrowed.hits, flt
+    assert all(pred(h) for h in narrowed.hits), flt
+    assert narrowed.total < everything.total, flt
+    # nothing that satisfies the filter was lost
+    assert {h.path for h in everything.hits if pred(h)} == {h.path for h in narrowed.hits}
+    return narrowed
+
+
+def test_filters_narrow(index, golds):
+    bodies = Counter(g.get("body") for _, g in golds if g.get("body"))
+    body = bodies.most_common(1)[0][0]
+    _check_filter(index, lambda h: h.body == body, body=body)
+
+    years = Counter(g["date"][:4] for _, g in golds if g.get("date"))
+    year = int(years.most_common(1)[0][0])
+    _check_filter(index, lambda h: (h.date or "").startswith(str(year)) or f"〔{year}〕" in (h.doc_number or ""),
+                  year=year)
+
+    suffixes = Counter(g["issuer"][-3:] for _, g in golds if g.get("issuer"))
+    suffix = suffixes.most_common(1)[0][0]
+    _check_filter(index, lambda h: suffix in (h.issuer or ""), issuer=suffix)
+
+    cats = Counter(g.get("handling_category") for _, g in golds if g.get("handling_category"))
+    if cats:
+        cat = cats.most_common(1)[0][0]
+        _check_filter(index, lambda h: h.handling_category == cat, category=cat)
+
+
+def test_filters_with_a_text_query(index):
+    res_all = index.search("资金", limit=10_000)
+    assert res_all.total >= 2
+    bodies = Counter(h.body for h in res_all.hits if h.body)
+    body = bodies.most_common()[-1][0]
+    _check_filter(index, lambda h: h.body == body, query="资金", body=body)
+
+
+def test_action_and_amount_filters(index, tmp_path):
+    """Filters on actions and totals, over corpus records given actions and amounts here
+    (so the test does not depend on how far amount and action extraction has come)."""
+    recs = list(index.records())
+    cats = ["funding", "planned", "referred", "explained"]
+    for i, r in enumerate(recs):
+        r["source"] = f"synthetic/{i}.txt"
+        r["actions"] = [{"category": c, "text": "", "start": 0, "end": 0, "rule": "t"}
+                        for c in cats[: i % len(cats) + 1]]
+        r["allocated_total_yuan"] = i * 100_000 if i % 3 else None
+    jl = tmp_path / "r.jsonl"
+    jl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
+    with Index(tmp_path / "a.sqlite") as ix:
+        ix.index_paths([jl])
+        _check_filter(ix, lambda h: "referred" in h.actions, actions=["referred"])
+        both = _check_filter(ix, lambda h: {"referred", "explained"} <= set(h.actions),
+                             actions=["referred", "explained"])
+        assert both.total < ix.search("", actions=["referred"]).total
+        _check_filter(ix, lambda h: (h.allocated_total_yuan or 0) >= 1_000_000, min_allocated=parse_yuan("100万"))
+        with pytest.raises(ValueError):
+            ix.search("", actions=["bogus"])
+
+
+def test_corpus_action_filter_holds(index):
+    res = index.search("", actions=["funding"], limit=10_000)
+    assert all("funding" in h.actions for h in res.hits)
+    res = index.search("", min_allocated=1, limit=10_000)
+    assert all((h.allocated_total_yuan or 0) >= 1 for h in res.hits)
+
+
+# --------------------------------------------------------------------------- re-indexing
+
+def test_reindex_updates_moves_and_removes(golds, tmp_path):
+    src = tmp_path / "letters"
+    src.mkdir()
+    for p, _ in golds:
+        shutil.copy(p, src / p.name)
+    db = tmp_path / "i.sqlite"
+    with Index(db) as ix:
+        first = ix.index_paths([src])
+        n_letters = first.total_letters
+        again = ix.index_paths([src])
+        assert again.unchanged == again.seen == first.seen and again.letters == 0
+
+        (p1, g1), (p2, g2), (p3, g3) = golds[0], golds[1], golds[2]
+        # modify: a new phrase appears in the index, the file is updated not duplicated
+        f1 = src / p1.name
+        raw = f1.read_bytes()
+        enc = "utf-8"
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            enc = "gb18030"
+        f1.write_bytes(raw.decode(enc, "replace").replace("\n", "\n另据查Zqxv9专项核实，\n", 1).encode(enc, "replace"))
+        assert not ix.search("zqxv9").hits
+        # delete
+        (src / p2.name).unlink()
+        # move
+        (src / "moved").mkdir()
+        (src / p3.name).rename(src / "moved" / p3.name)
+
+        st = ix.index_paths([src])
+        assert (st.updated, st.removed, st.moved) == (1, 2, 1), st.summary()
+        hits = ix.search("zqxv9").hits
+        assert [h.path for h in hits] == [_key(f1)]
+        assert ix.con.execute("SELECT count(*) FROM letters WHERE path=?", (_key(f1),)).fetchone()[0] == 1
+        assert not ix.con.execute("SELECT 1 FROM letters WHERE path=?", (_key(src / p2.name),)).fetchone()
+        if g2.get("doc_number"):
+            assert _key(src / p2.name) not in _paths(ix.search(g2["doc_number"]))
+        name3 = (g3.get("proposers") or [None])[0]
+        if name3:
+            paths = _paths(ix.search(name3, limit=100))
+            assert _key(src / "moved" / p3.name) in paths and _key(src / p3.name) not in paths
+        assert st.total_letters == n_letters - 1
+
+
+def test_reindex_jsonl_drops_vanished_records(index, tmp_path):
+    recs = list(index.records())[:5]
+    jl = tmp_path / "r.jsonl"
+    jl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
+    with Index(tmp_path / "j.sqlite") as ix:
+        assert ix.index_paths([jl]).total_letters == 5
+        recs[0]["title"] = "关于测试标题Qwzx的答复"
+        jl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs[:4]), "utf-8")
+        st = ix.index_paths([jl])
+        assert (st.updated, st.removed, st.unchanged, st.total_letters) == (1, 1, 3, 4)
+        assert ix.search("qwzx").hits[0].source == recs[0]["source"]
+
+
+# --------------------------------------------------------------------------- es-bulk
+
+def test_es_bulk_alternates_action_and_document(corpus_dir, index, tmp_path):
+    out = tmp_path / "letters.ndjson"
+    n, mapping_path = export_es_bulk([corpus_dir], out)
+    lines = out.read_text("utf-8").split("\n")
+    assert lines[-1] == ""  # the bulk API wants a final newline
+    lines = lines[:-1]
+    assert len(lines) == 2 * n and n == index.con.execute("SELECT count(*) FROM letters").fetchone()[0]
+    mapping = json.loads(Path(mapping_path).read_text("utf-8"))
+    assert mapping_path == f"{out}.mapping.json"
+    props = mapping["mappings"]["properties"]
+    assert props["amounts"]["type"] == "nested"
+    assert props["text_tok"]["analyzer"] in mapping["settings"]["analysis"]["analyzer"]
+    ids = set()
+    for action_line, doc_line in zip(lines[::2], lines[1::2]):
+        action, doc = json.loads(action_line), json.loads(doc_line)
+        assert list(action) == ["index"] and action["index"]["_index"] == "replyparse"
+        ids.add(action["index"]["_id"])
+        assert "index" not in doc
+        assert set(doc) <= set(props), set(doc) - set(props)  # every field mapped
+        assert isinstance(doc["amounts"], list) and isinstance(doc["proposers"], list)
+        for k, v in props.items():
+            if v.get("type") == "keyword" and doc.get(k) is not None:
+                assert isinstance(doc[k], (str, list))
+        assert doc["text_tok"] and " " in doc["text_tok"]
+    assert len(ids) == n
+
+
+def test_es_bulk_from_jsonl_and_cli(index, tmp_path, capsys):
+    from replyparse.cli import main
+
+    recs = list(index.records())[:3]
+    jl = tmp_path / "r.jsonl"
+    jl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
+    out, mp = tmp_path / "o.ndjson", tmp_path / "m.json"
+    assert main(["export", "--format", "es-bulk", str(jl), "-o", str(out), "--mapping", str(mp)]) == 0
+    assert len(out.read_text("utf-8").splitlines()) == 6
+    assert json.loads(mp.read_text("utf-8")) == es_mapping()
+
+
+def test_cli_index_and_search(corpus_dir, golds, tmp_path, capsys):
+    from replyparse.cli import main
+
+    db = str(tmp_path / "c.sqlite")
+    assert main(["index", str(corpus_dir), "--db", db]) == 0
+    assert "added" in capsys.readouterr().out
+    path, g = next((p, g) for p, g in golds if g.get("proposers"))
+    assert main(["search", g["proposers"][0], "--db", db, "--json", "--limit", "50"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert _key(path) in [h["path"] for h in data["hits"]]
+    assert main(["search", g["proposers"][0], "--db", db]) == 0
+    assert "«" in capsys.readouterr().out
+    assert main(["search", "x", "--db", str(tmp_path / "missing.sqlite")]) == 2
