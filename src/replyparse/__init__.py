@@ -2,3 +2,4 @@
 __version__ = "0.1.0"
 
 from .pipeline import parse_file, parse_paths, parse_text  # noqa: E402,F401
+from .tables import TableWriter, read_tables, to_frames, write_tables  # noqa: E402,F401

@@ -25,6 +25,14 @@ def cmd_parse(args) -> int:
     if opts.engine == "dask" and not opts.scheduler:
         print("replyparse: --engine dask needs --scheduler ADDRESS", file=sys.stderr)
         return 2
+    if out_dir:
+        from .tables import parse_formats
+
+        try:
+            parse_formats(args.formats)
+        except ValueError as e:
+            print(f"replyparse: --formats: {e}", file=sys.stderr)
+            return 2
     stats = RunStats()
     results = run(args.paths, ruleset, opts, stats)
     if out_dir:
@@ -62,7 +70,7 @@ def _write_records(results, args) -> None:
 def _write_tables(results, args) -> None:
     from .tables import TableWriter
 
-    writer = TableWriter(args.out)
+    writer = TableWriter(args.out, args.formats)
     try:
         for fr in results:
             writer.add(fr)
@@ -106,6 +114,22 @@ def cmd_rules_check(args) -> int:
     return 1 if failures else 0
 
 
+def cmd_summary(args) -> int:
+    from .summary import format_table, load_letters, parse_by, summarize, write_summary_csv
+
+    try:
+        by = parse_by(args.by)
+        letters, folder = load_letters(args.source)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"replyparse: summary: {e}", file=sys.stderr)
+        return 2
+    df = summarize(letters, by)
+    print(format_table(df))
+    dest = write_summary_csv(df, folder / "summary.csv")
+    print(f"wrote {dest}", file=sys.stderr)
+    return 0
+
+
 def cmd_amounts(args) -> int:
     from .money import amounts_json
 
@@ -124,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", help="write records here (default: standard output)")
     sp.add_argument("--format", choices=["jsonl", "json"], default="jsonl")
     sp.add_argument("--rules", action="append", help="a folder of rule files layered over the built-in ones")
+    sp.add_argument("--out", metavar="DIR", help="write the letters/amounts/actions/files tables here "
+                    "instead of records to -o/standard output (docs/tables.md)")
+    sp.add_argument("--formats", default="csv,jsonl", help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
     bulk = sp.add_argument_group("bulk runs (docs/bulk.md)")
     bulk.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     bulk.add_argument("--timeout", type=float, default=120.0,
@@ -151,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("dirs", nargs="*", help="rule folders layered over the built-in ones")
     rc.add_argument("--no-examples", action="store_true", help="only validate, do not run the examples")
     rc.set_defaults(func=cmd_rules_check)
+
+    sp = sub.add_parser("summary", help="letters, money and actions per issuer/year/... from parse --out output")
+    sp.add_argument("source", metavar="DIR_OR_JSONL", help="a parse --out folder, or a JSONL file of records")
+    sp.add_argument("--by", help="group by any of issuer,year,body,proposal_kind,handling_category")
+    sp.set_defaults(func=cmd_summary)
 
     sp = sub.add_parser("amounts", help="print the money amounts found in any text as JSON")
     sp.add_argument("text", help="the text, or - to read standard input")
