@@ -35,47 +35,9 @@ _CLAUSE_END = regex.compile(r"[，,：:。；;！？!?\n]")
 
 
 def _money_spans(text: str, ruleset: RuleSet):
-    try:
-        from .money import find_money
-    except ImportError:  # TEMPORARY until money.py lands
-        return _temp_find_money(text)
+    from .money import find_money
+
     return find_money(text, ruleset)
-
-
-@dataclass
-class _TmpSpan:
-    text: str
-    start: int
-    end: int
-    value_yuan: float
-    value_max_yuan: float | None
-    approx: bool
-    rule: str = "tmp"
-    unit_explicit: bool = True
-
-
-_TMP = regex.compile(r"(?P<pre>近|约|超过?|逾)?(?P<n>\d+(?:\.\d+)?)(?:\s*[-—~至]\s*(?P<n2>\d+(?:\.\d+)?))?"
-                     r"(?P<suf>多|余)?(?P<u>亿元|万元|亿|万|元)(?P<post>左右|以上|多)?")
-
-
-def _temp_find_money(text: str):
-    out = []
-    for m in _TMP.finditer(text):
-        u = m["u"]
-        after = text[m.end():m.end() + 6]
-        if u in ("万", "亿") and regex.match(r"\s*(?:人|亩|平方|户|吨|株|头|只|册|余?人|多人|千米|公里|立方|斤|个|名|次|元)", after):
-            continue
-        mult = {"亿元": 1e8, "亿": 1e8, "万元": 1e4, "万": 1e4, "元": 1}[u]
-        v = float(m["n"]) * mult
-        v2 = float(m["n2"]) * mult if m["n2"] else None
-        if m["n2"]:
-            v, v2 = float(m["n"]) * mult, float(m["n2"]) * mult
-        v = int(v) if v.is_integer() else round(v, 2)
-        if v2 is not None and float(v2).is_integer():
-            v2 = int(v2)
-        out.append(_TmpSpan(m.group(0), m.start(), m.end(), v, v2,
-                            bool(m["pre"] or m["suf"] or m["post"])))
-    return out
 
 
 # --------------------------------------------------------------------------- context
