@@ -144,6 +144,28 @@ def display_path(path: str | Path) -> str:
         return raw.decode("utf-8", "replace")
 
 
+_PAGE_DOCNUM = regex.compile(r"(?P<prefix>\p{Han}[\p{Han}\w]{0,15}?)\s*[〔\[【(（［]\s*(?P<year>(?:19|20)\d{2})\s*[〕\]】)）］]"
+                             r"\s*(?P<serial>\d{1,5})\s*号")
+
+
+def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
+    """A web page's own metadata (发布机构, 文号) fills issuer / doc_number only where the letter
+    itself lacks them; the evidence names the page, not a text span."""
+    from .extract import _doc_number
+    from .record import Evidence
+
+    if not meta or not rec.is_reply_letter:
+        return
+    issuer = (meta.get("发布机构") or "").strip()
+    if rec.issuer is None and issuer and 2 <= len(issuer) <= 40 and regex.fullmatch(r"[\p{Han}（）()]+", issuer):
+        rec.issuer = issuer
+        rec.evidence["issuer"] = Evidence(rule="page_meta.issuer", start=0, end=0)
+    m = _PAGE_DOCNUM.search(meta.get("文号") or "")
+    if rec.doc_number is None and m:
+        rec.doc_number = _doc_number(m.group(0), m)
+        rec.evidence["doc_number"] = Evidence(rule="page_meta.doc_number", start=0, end=0)
+
+
 def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
     ruleset = rules or default_rules()
     doc.path = display_path(doc.path)
@@ -163,6 +185,7 @@ def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
                        warnings=list(doc.warnings) + [garbled], text=text, pages=spans)]
     rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None)
     rec.format, rec.encoding, rec.page_meta = doc.format, doc.encoding, doc.page_meta
+    _fill_from_page_meta(rec, doc.page_meta)
     rec.pages = spans
     rec.warnings = list(doc.warnings) + rec.warnings
     return [rec]
