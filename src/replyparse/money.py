@@ -26,7 +26,7 @@ from .rules import RuleSet, default_rules, finditer
 
 FAMILY = "money"
 
-_PREFILTER = regex.compile(r"[元圆块万亿萬億¥￥币$]")
+_PREFILTER = regex.compile(r"[元圆块万亿萬億¥￥币$kw]")
 _SENT_END = regex.compile(r"[。；;！？!?\n]")
 _BIG_TAIL = regex.compile(r"^(?P<head>.*?)(?P<tail>[万亿萬億兆]+)$")
 _SMALL_TAIL = regex.compile(r"^(?P<head>[一二三四五六七八九两俩壹贰貮貳叁參肆伍陆陸柒捌玖兩倆])(?P<tail>[十百千拾佰仟])$")
@@ -214,8 +214,8 @@ def find_money(text: str, ruleset: RuleSet | None = None) -> list[MoneySpan]:
     return [_span(c) for c in chosen if c[4] is not None]
 
 
-_KW = regex.compile(r"(?P<pre>约|大约|近)?(?P<n1>\d+(?:\.\d+)?)(?P<k>[kKwW])(?:\s{0,2}(?:-|~|～|到|至)\s{0,2}"
-                    r"(?P<n2>\d+(?:\.\d+)?)(?P<k2>[kKwW])?)?(?:元|块)?(?P<post>左右|上下|以上)?")
+_KW = regex.compile(r"(?P<pre>约|大约|近)?(?P<n1>\d+(?:\.\d+)?)(?P<k>[kKwW])?(?:\s{0,2}(?:-|~|～|到|至)\s{0,2}"
+                    r"(?P<n2>\d+(?:\.\d+)?)(?P<k2>[kKwW]))?(?(k)|(?(k2)|(?!)))(?:元|块)?(?P<post>左右|上下|以上)?")
 
 
 def value_of(text: str, ruleset: RuleSet | None = None):
@@ -244,7 +244,7 @@ def value_of(text: str, ruleset: RuleSet | None = None):
     foreign = [c for c in cands if c[4] is None]
     if foreign and (best is None or (foreign[0][1] - foreign[0][0]) > (best[1] - best[0])):
         swapped = regex.sub(ruleset.fragment(FAMILY, "FOREIGN"), "元", t)
-        swapped = regex.sub(r"元\s*元", "元", swapped)
+        swapped = regex.sub(r"个?\s*元\s*元|个\s*元", "元", swapped)
         swapped = regex.sub(r"^(\s*)元\s*(.+?)(元)?$", r"\1\2元", swapped)
         swapped = regex.sub(r"^\$\s*(.+)$", r"\1元", swapped)
         if swapped != t:
@@ -254,7 +254,7 @@ def value_of(text: str, ruleset: RuleSet | None = None):
         return _to_number(v), None if vmax is None else _to_number(vmax), approx
     m = _KW.search(t)
     if m:
-        v1 = Decimal(m["n1"]) * unit_product(m["k"])
+        v1 = Decimal(m["n1"]) * unit_product(m["k"] or m["k2"])
         v2 = None
         if m["n2"]:
             v2 = Decimal(m["n2"]) * unit_product(m["k2"] or m["k"])

@@ -128,9 +128,11 @@ def cn_to_decimal(s: str, strict: bool = False) -> Decimal | None:
     if all(c in DIGITS for c in s):
         if len(s) == 1:
             return sign * Decimal(DIGITS[s])
-        if strict:
-            return None
+        if strict or any(c in "两兩俩倆仨" for c in s):
+            return None  # 两两 is not 22: only 〇一二… are read digit by digit
         return sign * _digit_string(s)
+    if strict and (any(c.isdigit() for c in s) or s[0] in "百佰千仟"):
+        return None  # a cheque-style numeral is all Chinese and starts with a digit or 十
     toks = _tokens(_THOUSANDS.sub("", s))
     if not toks:
         return None
@@ -240,6 +242,7 @@ def to_number(s: str):
 
 # --------------------------------------------------------------------------- number texts
 
+_TRAD = str.maketrans({"幾": "几", "點": "点", "負": "负", "萬": "万", "億": "亿", "兩": "两", "餘": "余"})
 _MONEY_TAIL = regex.compile(r"(?P<y>.*?)(?:元|圆)(?:(?P<j>.)角|(?P<m>.)毛)?(?:(?P<f>.)分)?(?:整|正)?")
 _HALF = {"半百": Decimal(50), "半千": Decimal(500), "半万": Decimal(5000), "半": Decimal("0.5")}
 
@@ -267,7 +270,7 @@ def parse_number_decimal(s: str, strict: bool = False) -> Decimal | None:
     """The value of a number text, or None (never raises)."""
     if not isinstance(s, str):
         return None
-    t = s.strip().replace(" ", "").replace("\u3000", "").replace("／", "/")
+    t = s.strip().replace(" ", "").replace("\u3000", "").replace("／", "/").translate(_TRAD)
     if not t or len(t) > 200:
         return None
     sign = 1
@@ -293,7 +296,8 @@ def parse_number_decimal(s: str, strict: bool = False) -> Decimal | None:
         return None if v is None else sign * v
     m = regex.fullmatch(r"(\d+)(\d+)/(\d+)|(\d+)?/?(\d+)/(\d+)", t)
     if "/" in t:
-        m = regex.fullmatch(r"(?:(?P<w>\d+)\s*)?(?P<n>\d+)/(?P<d>\d+)", s.strip().replace("／", "/"))
+        m = regex.fullmatch(r"(?:(?P<w>\d+)\s+)?(?P<n>\d+)/(?P<d>\d+)",
+                            regex.sub(r"^\s*[-负負]", "", s.strip().replace("／", "/")))
         if m and int(m["d"]):
             v = Decimal(m["n"]) / Decimal(m["d"])
             return sign * ((Decimal(m["w"]) if m["w"] else 0) + v)
@@ -303,7 +307,9 @@ def parse_number_decimal(s: str, strict: bool = False) -> Decimal | None:
         mm = _MONEY_TAIL.fullmatch(t)
         if not mm:
             return None
-        y = cn_to_decimal(mm["y"], strict) if mm["y"] else Decimal(0)
+        if not mm["y"]:
+            return None  # 元整 alone is no number
+        y = cn_to_decimal(mm["y"], strict)
         if y is None:
             return None
         j = mm["j"] or mm["m"]
@@ -315,6 +321,9 @@ def parse_number_decimal(s: str, strict: bool = False) -> Decimal | None:
                 y += dv * scale
         return sign * y
     t = t.rstrip("整正")
+    if t.endswith("打") and len(t) > 1:  # dozens: 五十打
+        v = cn_to_decimal(t[:-1], strict)
+        return None if v is None else sign * v * 12
     # k / w shorthand: 40k, 30w
     if t[-1:] in ("k", "K", "w", "W") and len(t) > 1:
         v = cn_to_decimal(t[:-1], strict)
