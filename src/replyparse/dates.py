@@ -23,7 +23,10 @@ _PATTERNS = [
     # 2020年11月20日, 二〇二〇年十一月二十日, 2020年11月, 2020年
     regex.compile(rf"{_YEAR}\s*年\s*(?:(?P<m>\d{{1,2}}|{_CN_SMALL}|正)\s*月\s*(?:(?P<d>\d{{1,2}}|{_CN_SMALL})(?P<dt>{_DAY_TAIL}))?)?"),
     # 2020-11-20, 2020/11/20, 2020.11.20, 2020 11 20
-    regex.compile(r"(?<![\d.])(?P<y>\d{4})\s?(?P<sep>[-/.])\s?(?P<m>\d{1,2})\s?(?P=sep)\s?(?P<d>\d{1,2})(?![\d])"),
+    regex.compile(r"(?<![\d.])(?P<y>\d{4})\s?[-/.]\s?(?P<m>\d{1,2})\s?[-/.]\s?(?P<d>\d{1,2})(?![\d])"),
+    # 零七年八月二十九号, 九零年9月十号: a two-digit year, only with a month after it
+    regex.compile(rf"(?<![\d〇○零一二三四五六七八九十])(?P<y2>\d{{2}}|{_CD}{{2}})\s*年\s*(?P<m>\d{{1,2}}|{_CN_SMALL})\s*月\s*"
+                  rf"(?:(?P<d>\d{{1,2}}|{_CN_SMALL})\s*(?:日|号|號)?)?"),
     regex.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2}) (?P<m>\d{2}) (?P<d>\d{2})(?!\d)"),
     # 20201120
     regex.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?!\d)"),
@@ -94,6 +97,9 @@ def find_dates(text: str) -> list[tuple[int, int, str]]:
                         y, mo, d = 2000 + a if a < 50 else 1900 + a, b, c
             else:
                 y, mo, d = _num(g.get("y")), _num(g.get("m")), _num(g.get("d"))
+                if g.get("y2"):
+                    yy = _num(g["y2"])
+                    y = None if yy is None else (2000 + yy if yy < 50 else 1900 + yy)
             if y is None or not _valid(y, mo, d):
                 continue
             found.append((m.start(), m.end(), _iso(y, mo, d), i))

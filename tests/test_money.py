@@ -1,0 +1,135 @@
+"""Money: every example of rules/money.yaml, value_of, amounts_json, and robustness properties."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from replyparse.examples import run_examples
+from replyparse.money import amounts_json, find_money, value_of
+from replyparse.rules import default_rules
+
+
+def _money_examples():
+    return default_rules().examples.get("money", [])
+
+
+def test_money_has_examples():
+    exs = _money_examples()
+    assert len(exs) >= 40
+    assert any(not e.expect.get("amounts") for e in exs), "negative examples too"
+
+
+@pytest.mark.parametrize("ex", _money_examples(), ids=lambda e: e.text[:30])
+def test_money_example(ex):
+    from replyparse.examples import Failure, _matches, values_for
+
+    got = values_for(ex, default_rules())
+    for k, v in ex.expect.items():
+        assert _matches(v, got.get(k)), str(Failure(ex, k, v, got.get(k)))
+
+
+def test_run_examples_money_clean():
+    n, failures = run_examples(default_rules(), ["money"])
+    assert n and not failures, "\n".join(map(str, failures))
+
+
+@pytest.mark.parametrize("text,value,vmax,approx", [
+    ("282.68万元", 2826800, None, False),
+    ("近700万元", 7000000, None, True),
+    ("三百万", 3000000, None, False),
+    ("50-100万元", 500000, 1000000, False),
+    ("四五千元", 4000, 5000, True),
+    ("壹佰万元整", 1000000, None, False),
+    ("1.2亿元", 120000000, None, False),
+    ("25481港元", 25481, None, False),
+])
+def test_value_of(text, value, vmax, approx):
+    assert value_of(text) == (value, vmax, approx)
+
+
+def test_exact_decimals():
+    (s,) = find_money("安排资金282.68万元")
+    assert s.value_yuan == 2826800 and isinstance(s.value_yuan, int)
+    (s,) = find_money("共0.1万元")
+    assert s.value_yuan == 1000
+
+
+def test_offsets_and_order():
+    text = "其中省级补助650万元，已拨付520万元，剩余130万待省级资金下发后拨付"
+    spans = find_money(text)
+    assert [s.text for s in spans] == ["650万元", "520万元", "130万"]
+    for s in spans:
+        assert text[s.start:s.end] == s.text
+
+
+def test_amounts_json():
+    data = json.loads(amounts_json("争取到省预算内前期工作经费100万元"))
+    assert data == [{"text": "100万元", "value_yuan": 1000000, "value_max_yuan": None, "approx": False,
+                     "start": 13, "end": 18, "rule": "money.arabic_yuan"}]
+    assert json.loads(amounts_json("")) == []
+
+
+# ----------------------------------------------------------------- robustness
+
+ADVERSARIAL = [
+    "1" * 100_000 + "万元",
+    "万" * 10_000,
+    "万元" * 10_000,
+    "一" * 50_000 + "万元",
+    "(" * 5000 + "100万元" + ")" * 5000,
+    "〔" * 3000 + "2024" + "〕" * 3000 + "号",
+    "1," * 20_000 + "元",
+    "1.1." * 20_000 + "万元",
+    "近约超过" * 5000 + "1万元",
+    "-" * 20_000 + "1万元",
+    "资金" + "1万-" * 10_000 + "元",
+    "十百千万亿" * 5000,
+    "资金400万" * 3000,
+    "元" * 50_000,
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: repr(t[:12]) + f"x{len(t)}")
+def test_adversarial_fast(text):
+    t0 = time.perf_counter()
+    find_money(text)
+    assert time.perf_counter() - t0 < 1.0
+
+
+ALPHABET = st.sampled_from(list("0123456789.,，-—~至到元万亿千百十零一二两三四五六七八九壹佰仟萬億块钱角分整余多近约超过以上左右资金经费人亩()（）〔〕[] 。\n%$¥美港币"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ALPHABET, max_size=300).map("".join))
+def test_random_money_alphabet(text):
+    t0 = time.perf_counter()
+    spans = find_money(text)
+    assert time.perf_counter() - t0 < 1.0
+    last = -1
+    for s in spans:
+        assert text[s.start:s.end] == s.text
+        assert s.start >= last
+        last = s.end
+        assert s.value_yuan is not None
+        assert s.value_max_yuan is None or s.value_max_yuan >= s.value_yuan
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_random_text_never_raises(text):
+    t0 = time.perf_counter()
+    find_money(text)
+    value_of(text)
+    assert time.perf_counter() - t0 < 1.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=1, max_value=5000), st.sampled_from(["1", "万", "一", "(", "元", "1万"]))
+def test_long_runs(n, piece):
+    t0 = time.perf_counter()
+    find_money(piece * n + "资金100万元")
+    assert time.perf_counter() - t0 < 1.0
