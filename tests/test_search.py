@@ -70,6 +70,18 @@ def test_query_normalisation():
     assert parse_yuan("100万") == 1_000_000 and parse_yuan("1.2亿元") == 120_000_000 and parse_yuan(5) == 5
 
 
+def test_phrase_cut_differently_in_context_is_found(tmp_path):
+    """jieba cuts 养老服务 alone as one word but 社区养老服务设施 as 养老/服务设施."""
+    recs = [{"source": "a.txt", "status": "ok", "is_reply_letter": True, "text": "加大社区养老服务设施建设投入。"}]
+    jl = tmp_path / "r.jsonl"
+    jl.write_text(json.dumps(recs[0], ensure_ascii=False) + "\n", "utf-8")
+    with Index(tmp_path / "i.sqlite") as ix:
+        ix.index_paths([jl])
+        for q in ("养老服务", "養老服務", "服务设施建设", "社区养老服务设施"):
+            assert [h.source for h in ix.search(q).hits] == ["a.txt"], (q, match_expression(q))
+        assert not ix.search("养老院").hits
+
+
 def test_snippet_marks_terms_split_over_lines():
     text = "我局高度重视。\n今年将推进老旧\n小区改造，并加装电梯。"
     s = snippet(text, "老旧小区 电梯")

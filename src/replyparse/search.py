@@ -147,11 +147,42 @@ def query_groups(query: str) -> list[tuple[str, list[str]]]:
     return groups
 
 
+def _tiles(word: str) -> list[str]:
+    """``word`` as the fewest dictionary words of 2+ characters that tile it (养老服务 → 养老 服务),
+    or ``[word]`` when it cannot be tiled."""
+    if len(word) <= 2:
+        return [word]
+    freq = _jieba().FREQ
+    n = len(word)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 2, n + 1 if i else n):  # a piece shorter than the word itself
+            piece = word[i:j]
+            if freq.get(piece) and (best[j] is None or len(best[i]) + 1 < len(best[j])):
+                best[j] = best[i] + [piece]
+    return best[n] or [word]
+
+
+def group_expression(group: str, toks: list[str]) -> str:
+    """One query group: all its search-mode tokens (AND), or its words cut into dictionary
+    pieces found near each other. jieba cuts a phrase in context differently from the phrase
+    alone (社区养老服务设施 → 养老/服务设施, but 养老服务 alone → 养老服务), so the
+    second form finds what the first misses; a letter matching both ranks higher."""
+    strict = " AND ".join(_fts_string(t) for t in toks)
+    pieces = [p for w in _jieba().cut(flat(group).translate(_ASCII_LOWER)) if _WORD.search(w)
+              for p in _tiles(w.strip())]
+    if len(pieces) < 2 or set(pieces) <= set(toks) and len(toks) == len(pieces):
+        return f"({strict})"
+    near = f"NEAR({' '.join(_fts_string(p) for p in pieces)}, {4 * len(pieces)})"
+    return f"(({strict}) OR {near})"
+
+
 def match_expression(query: str) -> str | None:
-    """The FTS5 MATCH expression: every token of every group must occur (AND)."""
-    parts = []
-    for _, toks in query_groups(query):
-        parts.append("(" + " AND ".join(_fts_string(t) for t in toks) + ")")
+    """The FTS5 MATCH expression: every group must match (AND)."""
+    parts = [group_expression(g, toks) for g, toks in query_groups(query)]
     return " AND ".join(parts) if parts else None
 
 
@@ -547,12 +578,16 @@ class Index:
         except BaseException:
             self.con.rollback()
             raise
-        if st.letters > 5000:
-            self.con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
-            self.con.commit()
-        st.total_letters = self.con.execute("SELECT count(*) FROM letters").fetchone()[0]
+        self._finish(st)
         st.seconds = time.perf_counter() - t0
         return st
+
+    def _finish(self, st: IndexStats) -> None:
+        if st.letters > 5000:  # merge the FTS segments written by a large run: smaller, faster to query
+            self.con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+            self.con.commit()
+        self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        st.total_letters = self.con.execute("SELECT count(*) FROM letters").fetchone()[0]
 
     def index_units(self, units: list[Unit], jobs: int | None = None) -> IndexStats:
         """Index ready-made units (records already parsed), replacing what is stored under their paths."""
@@ -567,11 +602,8 @@ class Index:
         except BaseException:
             self.con.rollback()
             raise
-        if st.letters > 5000:
-            self.con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
-            self.con.commit()
         st.added = st.seen
-        st.total_letters = self.con.execute("SELECT count(*) FROM letters").fetchone()[0]
+        self._finish(st)
         st.seconds = time.perf_counter() - t0
         return st
 
