@@ -1,6 +1,7 @@
 """Bulk runs (src/replyparse/runner.py): order, cache and resume, timeouts, streaming, Dask."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,18 +127,45 @@ def test_json_output_streams_the_same_bytes(letters, tmp_path, capsys):
     assert capsys.readouterr().err == ""  # --quiet: no bar, no summary
 
 
+def _tables(folder: Path) -> dict[str, bytes]:
+    """Every table file under an --out folder; the files table without its timing column."""
+    out = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file():
+            data = f.read_bytes()
+            if f.stem == "files":
+                data = re.sub(rb"[,:] ?\d+\.\d+(\}?)\r?$", rb"\1", data, flags=re.M)  # seconds is last
+            out[f.name] = data
+    return out
+
+
 def test_dask_cluster_writes_the_same_bytes(letters, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    local = tmp_path / "local.jsonl"
+    local, remote = tmp_path / "local.jsonl", tmp_path / "dask.jsonl"
     cli.main(["parse", str(letters), "-o", str(local), "--workers", "2", "--quiet"])
+    cli.main(["parse", str(letters), "--out", str(tmp_path / "local"), "--workers", "2", "--quiet"])
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
-        remote = tmp_path / "dask.jsonl"
         rc = cli.main(["parse", str(letters), "-o", str(remote), "--engine", "dask",
                        "--scheduler", cluster.scheduler_address, "--quiet"])
+        cli.main(["parse", str(letters), "--out", str(tmp_path / "dask"), "--engine", "dask",
+                  "--scheduler", cluster.scheduler_address, "--quiet"])
         with distributed.Client(cluster) as client:
             out, stats = _run([letters], engine="dask", scheduler=client)
     assert rc == 1  # the broken file
     assert remote.read_bytes() == local.read_bytes()
     assert [r.path for r in out] == [str(p) for p in iter_paths([letters])]
     assert stats.statuses["error"] == 1
+    a, b = _tables(tmp_path / "local"), _tables(tmp_path / "dask")
+    assert "files.csv" in a and a == b
+
+
+def test_out_folder_rerun_uses_its_cache(letters, tmp_path, capsys):
+    args = ["parse", str(letters), "--out", str(tmp_path / "o"), "--workers", "2"]
+    cli.main(args)
+    first = {f.name: f.read_bytes() for f in (tmp_path / "o").iterdir() if f.is_file()}
+    assert (tmp_path / "o" / ".cache").is_dir()
+    capsys.readouterr()
+    cli.main(args)
+    assert f"{len(list(iter_paths([letters])))} from cache" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in (tmp_path / "o").iterdir() if f.is_file()} == first

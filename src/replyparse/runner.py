@@ -24,7 +24,7 @@ import sys
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -104,6 +104,40 @@ def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) ->
 
 # ---------------------------------------------------------------- cache
 
+_SCALARS = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(obj):
+    """``dataclasses.asdict`` without its deep copies (several times faster on a record)."""
+    cls = type(obj)
+    if cls in _SCALARS:
+        return obj
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(obj):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    if names is not None:
+        return {n: plain(getattr(obj, n)) for n in names}
+    if cls is list or cls is tuple:
+        return [plain(x) for x in obj]
+    if cls is dict:
+        return {k: plain(v) for k, v in obj.items()}
+    return obj
+
+
+def encode_result(res: FileResult) -> bytes:
+    """A result as the cache stores it (compressed JSON)."""
+    data = {"row": res.manifest_row(), "records": [plain(r) for r in res.records]}
+    return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
+
+
+class CachedRecord(Record):
+    """A record rebuilt from the cache: ``to_dict`` hands back the stored dict instead of walking
+    the dataclasses again (a re-run is mostly this). Treat it as read-only."""
+
+    def to_dict(self):
+        return self._stored
+
 
 class ResultCache:
     """Finished results in ``DIR/.cache/results.sqlite``, keyed by the file's sha256, its
@@ -135,12 +169,10 @@ class ResultCache:
         except Exception:  # a damaged entry is a miss
             return None
 
-    def put(self, res: FileResult) -> None:
+    def put(self, res: FileResult, blob: bytes | None = None) -> None:
         if not res.sha256 or not cacheable(res):
             return
-        data = {"row": res.manifest_row(), "records": [r.to_dict() for r in res.records]}
-        blob = zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
-        self._pending.append((self.key(res.sha256, res.path), blob))
+        self._pending.append((self.key(res.sha256, res.path), blob or encode_result(res)))
 
     def flush(self) -> None:
         if self._pending:
@@ -173,7 +205,9 @@ def _rebase(data: dict, path) -> FileResult:
         src = d.get("source") or ""
         if src == old_src or src.startswith(old_src + "#"):
             d["source"] = new_src + src[len(old_src):]
-        res.records.append(Record.from_dict(d))
+        rec = CachedRecord.from_dict(d)
+        rec._stored = d
+        res.records.append(rec)
     return res
 
 
@@ -189,7 +223,8 @@ class _Engine:
     def submit(self, idx: int, path, sha256: str | None) -> None:
         raise NotImplementedError
 
-    def wait(self, timeout: float) -> list[tuple[int, FileResult]]:
+    def wait(self, timeout: float) -> list[tuple[int, FileResult, bytes | None]]:
+        """Finished files: (index, result, its cache blob if the engine made one)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -211,10 +246,10 @@ class SerialEngine(_Engine):
             return []
         idx, path = self.task
         self.task = None
-        return [(idx, work(str(path), self.rules))]
+        return [(idx, work(str(path), self.rules), None)]
 
 
-def _pool_worker(conn, rules) -> None:
+def _pool_worker(conn, rules, encode: bool) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -227,7 +262,9 @@ def _pool_worker(conn, rules) -> None:
         if msg is None:
             return
         idx, path = msg
-        conn.send((idx, work(path, rules)))
+        res = work(path, rules)
+        # the cache entry is made here, in parallel, not in the parent
+        conn.send((idx, res, encode_result(res) if encode and res.sha256 and cacheable(res) else None))
 
 
 class _Slot:
@@ -241,7 +278,8 @@ class LocalPoolEngine(_Engine):
     """N worker processes fed one file at a time; a worker that overruns the timeout or dies is
     killed and replaced, and its file becomes an ``error`` row."""
 
-    def __init__(self, rules: RuleSet, workers: int, timeout: float | None):
+    def __init__(self, rules: RuleSet, workers: int, timeout: float | None, encode: bool = False):
+        self.encode = encode
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         self.ctx = mp.get_context(method)
         self.rules, self.timeout = rules, timeout or None
@@ -250,7 +288,7 @@ class LocalPoolEngine(_Engine):
 
     def _spawn(self) -> _Slot:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules), daemon=True,
+        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode), daemon=True,
                                 name="replyparse-worker")
         proc.start()
         child.close()
@@ -291,18 +329,18 @@ class LocalPoolEngine(_Engine):
             idx, path, sha = s.task
             if s.conn in ready:
                 try:
-                    ridx, res = s.conn.recv()
+                    msg = s.conn.recv()
                     s.task = None
-                    out.append((ridx, res))
+                    out.append(msg)
                     continue
                 except (EOFError, OSError):
                     code = s.proc.exitcode
                     out.append((idx, error_result(path, sha, f"worker process died (exit code {code})",
-                                                  now - s.started)))
+                                                  now - s.started), None))
                     self._replace(i)
             elif self.timeout and now - s.started >= self.timeout:
                 out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s",
-                                              now - s.started)))
+                                              now - s.started), None))
                 self._replace(i)
         return out
 
@@ -368,7 +406,7 @@ class DaskEngine(_Engine):
         ok = [f for f in done if f.status == "finished"]
         for f, res in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
             idx = self.futures.pop(f)[0]
-            out.append((idx, res))
+            out.append((idx, res, None))
         for f in done:
             if f in self.futures:
                 idx, path, sha, t = self.futures.pop(f)
@@ -377,13 +415,14 @@ class DaskEngine(_Engine):
                 except Exception as e:
                     exc = e
                 out.append((idx, error_result(path, sha, f"worker error: {type(exc).__name__}: {exc}",
-                                              time.monotonic() - t)))
+                                              time.monotonic() - t), None))
         if self.timeout:
             now = time.monotonic()
             late = [f for f, (*_, t) in self.futures.items() if now - t >= self.timeout]
             for f in late:
                 idx, path, sha, t = self.futures.pop(f)
-                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t)))
+                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t),
+                            None))
                 self._stop(f)
         return out
 
@@ -413,7 +452,7 @@ def make_engine(rules: RuleSet, options: RunOptions) -> _Engine:
     workers = options.workers or cpu_count()
     if workers <= 1 and not options.timeout:
         return SerialEngine(rules)
-    return LocalPoolEngine(rules, max(1, workers), options.timeout)
+    return LocalPoolEngine(rules, max(1, workers), options.timeout, encode=options.cache_dir is not None)
 
 
 # ---------------------------------------------------------------- the run
@@ -464,14 +503,14 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
     buffer: dict[int, FileResult] = {}
     in_flight = 0
 
-    def done(idx: int, res: FileResult, from_cache: bool) -> None:
+    def done(idx: int, res: FileResult, from_cache: bool, blob: bytes | None = None) -> None:
         buffer[idx] = res
         stats.files += 1
         stats.cached += from_cache
         stats.statuses[res.status] += 1
         stats.letters += res.letters
         if cache is not None and not from_cache:
-            cache.put(res)
+            cache.put(res, blob)
         progress.update(stats)
 
     try:
@@ -501,9 +540,9 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
             if exhausted and in_flight == 0 and not buffer:
                 break
             if in_flight:
-                for idx, res in engine.wait(0.5):
+                for idx, res, blob in engine.wait(0.5):
                     in_flight -= 1
-                    done(idx, res, False)
+                    done(idx, res, False, blob)
                 if cache is not None:
                     cache.flush()  # one commit per batch of results: a killed run keeps them
     finally:

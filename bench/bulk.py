@@ -1,0 +1,292 @@
+"""Bulk benchmark: ``python bench/bulk.py [--quick] [--dir DIR]``.
+
+Generates letters (txt, and docx/pdf when ``replyparse.render`` is there) from ``corpus/`` with
+varied fields, then runs replyparse over them in a fresh subprocess per run and prints:
+
+* letters/s on one core for each format (PDF also pages/s), with the raw reading step alone
+  (``read_file`` only, no extraction) beside it and the ratio;
+* time per letter at 1k, 5k and 20k .txt letters, and peak memory (ru_maxrss of the run);
+* a re-run over the unchanged 20k letters (every file a cache hit) as a fraction of the first run;
+* the same 5k run on all cores.
+
+Targets (one core): .txt >= 1000 letters/s, PDF >= 300 pages/s, .docx >= 150 files/s, peak
+memory < 400 MB at 20k, time per letter at 20k within 10 % of 1k, re-run < 5 % of the first run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+CHUNK = 1000  # letters per sub-folder: the first k folders are the first k*1000 letters
+
+TARGETS = {"txt": 1000.0, "docx": 150.0, "pdf_pages": 300.0, "mem_mb": 400.0, "scale": 0.10, "rerun": 0.05}
+
+# ---------------------------------------------------------------- letters
+
+CITIES = ["昆明市", "南京市", "成都市", "西安市", "长沙市", "福州市", "兰州市", "太原市", "合肥市", "贵阳市"]
+DISTRICTS = ["东城区", "西山区", "高新区", "江北区", "新城区", "临江县", "南湖区", "青山区", "宝安区", "龙泉县"]
+BUREAUS = ["民政局", "教育局", "财政局", "住房和城乡建设局", "交通运输局", "卫生健康委员会", "农业农村局",
+           "生态环境局", "人力资源和社会保障局", "文化和旅游局", "水务局", "自然资源局"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红文辉力斌宇浩凯健俊帆鹏"
+
+DOCNO = re.compile(r"([〔\[【（(［])(\d{4})([〕\]】）)］])\s*(\d{1,4})(号)")
+MONEY = re.compile(r"(\d+(?:\.\d+)?)(\s*)(亿元|万元|元)")
+PHONE = re.compile(r"(?<!\d)(\d{7,8}|1[3-9]\d{9})(?!\d)")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+def templates(clean: bool = False) -> list[dict]:
+    """The corpus letters with their gold; ``clean``: only texts a Word/PDF file can hold."""
+    from replyparse.read import decode_bytes
+
+    out = []
+    for txt in sorted(CORPUS.glob("*.txt")):
+        gold_path = txt.with_suffix(".gold.json")
+        gold = json.loads(gold_path.read_text("utf-8")) if gold_path.exists() else {}
+        try:
+            text, _ = decode_bytes(txt.read_bytes())
+        except UnicodeDecodeError:
+            continue
+        if clean and _CONTROL.search(text):
+            continue
+        out.append({"name": txt.stem, "text": text, "gold": gold})
+    return out
+
+
+def vary(t: dict, rng: random.Random) -> str:
+    text = t["text"]
+    gold = t["gold"]
+    issuer = gold.get("issuer")
+    if issuer and issuer in text:
+        text = text.replace(issuer, rng.choice(CITIES) + rng.choice(DISTRICTS) + rng.choice(BUREAUS))
+    for name in gold.get("proposers") or []:
+        if len(name) >= 2 and name in text:
+            text = text.replace(name, rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))))
+    text = DOCNO.sub(lambda m: f"{m[1]}{rng.randint(2005, 2025)}{m[3]}{rng.randint(1, 400)}{m[5]}", text)
+    text = MONEY.sub(lambda m: f"{round(rng.uniform(1, 900), rng.choice((0, 0, 2)))}".removesuffix(".0")
+                     + m[2] + m[3], text)
+    text = PHONE.sub(lambda m: str(rng.randint(10 ** (len(m[1]) - 1), 10 ** len(m[1]) - 1)), text)
+    return text
+
+
+def generate(root: Path, fmt: str, n: int, seed: int = 7) -> Path:
+    """root/fmt/NN/letter-NNNNN.fmt; re-used when already there with n letters."""
+    folder = root / fmt
+    stamp = folder / ".done"
+    if stamp.exists() and stamp.read_text() == str(n):
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    rng = random.Random(seed)
+    tpl = templates(clean=fmt != "txt")
+    writer = _writer(fmt)
+    t0 = time.perf_counter()
+    for i in range(n):
+        sub = folder / f"{i // CHUNK:02d}"
+        if i % CHUNK == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        writer(vary(tpl[i % len(tpl)], rng), sub / f"letter-{i:05d}.{fmt}")
+    stamp.write_text(str(n))
+    print(f"  generated {n} .{fmt} letters in {time.perf_counter() - t0:.1f} s", flush=True)
+    return folder
+
+
+def _writer(fmt: str):
+    if fmt == "txt":
+        return lambda text, path: path.write_text(text, "utf-8")
+    from replyparse import render  # written by the rendering work; docx/pdf only when it is there
+
+    fn = getattr(render, f"to_{fmt}")
+    return lambda text, path: fn(text, path)
+
+
+def render_available(fmt: str) -> str | None:
+    """Why this format cannot be benchmarked yet, or None."""
+    from replyparse.read import SUPPORTED_EXTS
+
+    try:
+        from replyparse import render
+    except ImportError:
+        return "replyparse.render is not there yet"
+    if not hasattr(render, f"to_{fmt}"):
+        return f"replyparse.render.to_{fmt} is not there yet"
+    if f".{fmt}" not in SUPPORTED_EXTS:
+        return f"replyparse.read has no .{fmt} reader yet"
+    return None
+
+
+# ---------------------------------------------------------------- measured runs (in a child)
+
+
+def child(args) -> None:
+    """One measured run in this fresh process; prints a JSON line."""
+    from replyparse.pipeline import iter_paths
+    from replyparse.read import read_file
+    from replyparse.rules import default_rules
+    from replyparse.runner import RunOptions, RunStats, run
+
+    from replyparse.batch import process_file
+
+    paths = args.paths
+    rules = default_rules()
+    for warm in sorted(CORPUS.glob("*.txt"))[:3]:  # lazy loads (dictionaries, converters) happen here
+        process_file(warm, rules)
+    t0 = time.perf_counter()
+    c0 = _cpu()
+    files = pages = 0
+    if args.mode == "read":
+        for p in iter_paths(paths):
+            doc = read_file(p)
+            files += 1
+            pages += len(doc.pages)
+    else:
+        stats = RunStats()
+        opts = RunOptions(workers=args.workers, timeout=0 if args.workers == 1 else 120, quiet=True,
+                          cache_dir=args.cache, force=args.force)
+        with open(args.out, "w", encoding="utf-8") as out:
+            for fr in run(paths, rules, opts, stats):
+                files += 1
+                pages += fr.pages
+                for rec in fr.records:
+                    out.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+    seconds = time.perf_counter() - t0
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"files": files, "pages": pages, "seconds": seconds, "cpu": _cpu() - c0,
+                      "maxrss_mb": own / 1024, "worker_maxrss_mb": kids / 1024}))
+
+
+def _cpu() -> float:
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def measure(mode: str, paths: list[Path], work: Path, workers: int = 1, cache: Path | None = None,
+            force: bool = False) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, "--workers", str(workers), "--out", str(work / "out.jsonl")]
+    if cache:
+        cmd += ["--cache", str(cache)]
+    if force:
+        cmd += ["--force"]
+    cmd += [str(p) for p in paths]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if res.returncode != 0:
+        raise SystemExit(f"bench run failed: {' '.join(cmd[:6])} ...\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- report
+
+
+def ok(flag: bool) -> str:
+    return "ok  " if flag else "MISS"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small N (about a minute)")
+    ap.add_argument("--dir", default=os.environ.get("REPLYPARSE_BENCH_DIR", "/tmp/replyparse-bench"),
+                    help="where letters and caches go (kept between runs)")
+    ap.add_argument("--child", choices=["parse", "read"], help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--cache", help=argparse.SUPPRESS)
+    ap.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        args.mode = args.child
+        child(args)
+        return 0
+
+    root = Path(args.dir)
+    root.mkdir(parents=True, exist_ok=True)
+    work = root / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    sizes = [200, 500, 2000] if args.quick else [1000, 5000, 20000]
+    other_n = 100 if args.quick else 500
+    cores = os.cpu_count() or 1
+    t_start = time.perf_counter()
+    print(f"replyparse bulk benchmark ({'quick' if args.quick else 'full'}; {cores} cores; letters in {root})",
+          flush=True)
+
+    txt = generate(root, "txt", sizes[-1])
+    formats = [("txt", txt, sizes[0])]
+    for fmt in ("docx", "pdf"):
+        why = render_available(fmt)
+        if why is None:
+            formats.append((fmt, generate(root, fmt, other_n), other_n))
+        else:
+            print(f"  .{fmt}: skipped ({why})")
+
+    def chunks(folder: Path, n: int) -> list[Path]:
+        return [folder / f"{i:02d}" for i in range((n + CHUNK - 1) // CHUNK)] if n >= CHUNK else \
+            sorted((folder / "00").iterdir())[:n]
+
+    results = {}
+    print("\none core, per format: files per CPU-second (wall-clock rate in brackets; the machine may be shared)")
+    print("parse = read + extract + write JSONL + cache; read = read_file only")
+    print(f"{'format':<6}{'files':>7}{'parse/s':>10}{'(wall)':>8}{'read/s':>10}{'parse:read':>12}{'pages/s':>10}  target")
+    for fmt, folder, n in formats:
+        paths = chunks(folder, n)
+        p = measure("parse", paths, work, cache=work / f"cache-{fmt}")
+        r = measure("read", paths, work)
+        rate, rrate = p["files"] / p["cpu"], r["files"] / r["cpu"]
+        prate, wall = p["pages"] / p["cpu"], p["files"] / p["seconds"]
+        target = {"txt": ("letters/s", TARGETS["txt"], rate), "docx": ("files/s", TARGETS["docx"], rate),
+                  "pdf": ("pages/s", TARGETS["pdf_pages"], prate)}[fmt]
+        results[fmt] = {"parse": p, "read": r, "rate": rate, "pages_rate": prate}
+        print(f"{fmt:<6}{p['files']:>7}{rate:>10.0f}{wall:>8.0f}{rrate:>10.0f}{rate and rrate / rate:>11.1f}x{prate:>10.0f}"
+              f"  {ok(target[2] >= target[1])} >= {target[1]:.0f} {target[0]}", flush=True)
+
+    print("\n.txt scaling, one core (fresh cache each run; CPU ms per letter, wall in brackets)")
+    print(f"{'letters':>8}{'ms/letter':>11}{'(wall)':>8}{'read ms':>9}{'parse:read':>12}{'peak MB':>9}")
+    per = {}
+    for n in sizes:
+        paths = chunks(txt, n)
+        p = measure("parse", paths, work, cache=work / f"cache-txt-{n}")
+        r = measure("read", paths, work)
+        per[n] = p
+        ms, rms = 1000 * p["cpu"] / p["files"], 1000 * r["cpu"] / r["files"]
+        wms = 1000 * p["seconds"] / p["files"]
+        print(f"{p['files']:>8}{ms:>11.3f}{wms:>8.2f}{rms:>9.3f}{ms / rms:>11.1f}x{p['maxrss_mb']:>9.0f}", flush=True)
+    small, big = per[sizes[0]], per[sizes[-1]]
+    drift = (big["cpu"] / big["files"]) / (small["cpu"] / small["files"]) - 1
+    mem = big["maxrss_mb"]
+    print(f"  time per letter at {sizes[-1]} vs {sizes[0]}: {drift:+.1%}  {ok(abs(drift) <= TARGETS['scale'])} within 10 %")
+    print(f"  peak memory at {sizes[-1]}: {mem:.0f} MB  {ok(mem < TARGETS['mem_mb'])} < 400 MB")
+
+    again = measure("parse", chunks(txt, sizes[-1]), work, cache=work / f"cache-txt-{sizes[-1]}")
+    frac = again["cpu"] / big["cpu"]
+    print(f"\nre-run over {again['files']} unchanged letters (all cache hits): {again['cpu']:.2f} CPU s "
+          f"({again['seconds']:.2f} s wall) = {frac:.1%} of the first run ({again['seconds'] / big['seconds']:.1%} wall)"
+          f"  {ok(frac < TARGETS['rerun'])} < 5 %")
+
+    if cores > 1:
+        n = sizes[1]
+        allc = measure("parse", chunks(txt, n), work, workers=cores, cache=work / "cache-all", force=True)
+        one = per[n]
+        print(f"\nall {cores} cores, {n} .txt letters: {allc['files'] / allc['seconds']:.0f} letters/s "
+              f"({allc['seconds'] and one['seconds'] / allc['seconds']:.2f}x one core); "
+              f"peak {allc['maxrss_mb']:.0f} MB main + {allc['worker_maxrss_mb']:.0f} MB per worker")
+    print(f"\nbenchmark took {time.perf_counter() - t_start:.0f} s")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
