@@ -117,7 +117,7 @@ def test_pdf_gives_the_txt_record(rendered):
     passed = len(res) - len(bad)
     print(f"\nPDF: {passed}/{len(res)} letters give the .txt record; "
           f"{len(rendered['missing_glyphs'])} not rendered (font lacks {rendered['missing_glyphs']})")
-    assert len(res) >= 200 or not REAL.is_dir()
+    assert len(res) >= 180 or not REAL.is_dir()
     # at least 97 % must match exactly; the rest are listed
     assert passed >= 0.97 * len(res), json.dumps(unexpected, ensure_ascii=False, indent=1)[:4000]
 

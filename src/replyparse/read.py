@@ -638,7 +638,7 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
         return ln.x1 >= right - 1.6 * ln.size and ln.x0 <= left + 3 * ln.size
 
     def centred(ln: _Line) -> bool:
-        return abs((ln.x0 + ln.x1) / 2 - centre) < w and ln.x0 > left + 1.2 * w
+        return abs((ln.x0 + ln.x1) / 2 - centre) < w and ln.x0 > left + 1.2 * w and ln.x1 < right - 1.2 * w
 
     def pushed(cur: _Line, nxt: _Line) -> bool:
         # a number or Latin word that did not fit went to the next line whole: 资金 / 1,234,500元
