@@ -465,8 +465,13 @@ class _Progress:
             import tqdm
 
             tqdm.tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
-            self.bar = tqdm.tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True,
-                                 smoothing=0.05, desc="parse")
+            try:
+                sized = os.get_terminal_size(sys.stderr.fileno()).columns > 0
+            except (OSError, ValueError, AttributeError):
+                sized = False
+            # a terminal that reports no width (some ptys) would get a zero-width, invisible bar
+            self.bar = tqdm.tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=sized,
+                                 ncols=None if sized else 100, smoothing=0.05, desc="parse")
 
     def update(self, stats: RunStats) -> None:
         if self.bar is not None:
