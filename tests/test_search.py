@@ -113,7 +113,9 @@ def test_doc_numbers_find_their_letters_first(index, golds):
             continue
         for q in (dn, re.sub(r"〔(\d{4})〕", r"[\1]", dn), re.sub(r"〕(\d+)号", r"〕0\1号", dn)):
             res = index.search(q, limit=5)
-            assert res.hits and res.hits[0].path == _key(path), (q, path.name, _paths(res))
+            # the same letter may also stand in corpus/ as .docx/.pdf/.html: any copy of it first is right
+            assert res.hits and Path(res.hits[0].path).stem.rsplit("-", 1)[0] in (path.stem, path.stem.rsplit("-", 1)[0]) \
+                and path.stem in Path(res.hits[0].path).stem, (q, path.name, _paths(res))
         checked += 1
     assert checked >= 3
 
