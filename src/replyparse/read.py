@@ -67,15 +67,23 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def read_text_file(path: Path) -> Document:
-    doc = Document(path=str(path), format="txt")
+def _read_bounded(path: Path, doc: Document) -> bytes | None:
+    """The file's bytes, or None with ``doc`` set to an error when it is too large or empty."""
     size = path.stat().st_size
     if size > MAX_TEXT_BYTES:
         doc.status, doc.reason = "error", f"file too large: {size} bytes (limit {MAX_TEXT_BYTES})"
-        return doc
+        return None
     data = path.read_bytes()
     if not data.strip():
         doc.status, doc.reason = "error", "empty file"
+        return None
+    return data
+
+
+def read_text_file(path: Path) -> Document:
+    doc = Document(path=str(path), format="txt")
+    data = _read_bounded(path, doc)
+    if data is None:
         return doc
     try:
         text, enc = decode_bytes(data)
@@ -903,13 +911,8 @@ def read_html(path: Path) -> Document:
     import lxml.html
 
     doc = Document(path=str(path), format="html")
-    size = path.stat().st_size
-    if size > MAX_TEXT_BYTES:
-        doc.status, doc.reason = "error", f"file too large: {size} bytes (limit {MAX_TEXT_BYTES})"
-        return doc
-    data = path.read_bytes()
-    if not data.strip():
-        doc.status, doc.reason = "error", "empty file"
+    data = _read_bounded(path, doc)
+    if data is None:
         return doc
     text, enc = _html_decode(data)
     doc.encoding = enc
