@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -52,14 +51,11 @@ def rendered(tmp_path_factory):
     for d in dirs.values():
         d.mkdir()
     results: dict[str, dict] = {"docx": {}, "pdf": {}}
-    timings: dict[str, float] = {"txt": 0.0, "docx": 0.0, "pdf": 0.0}
     missing_glyphs: dict[str, str] = {}
     for origin, path in _letters():
         name = f"{origin}-{path.stem}"
         doc = read_file(path)
-        t0 = time.perf_counter()
         base_key = record_key(parse_file(path)[0])
-        timings["txt"] += time.perf_counter() - t0
         text = doc.text
         gold = path.with_name(path.stem + ".gold.json")
         for fmt in ("docx", "pdf"):
@@ -74,11 +70,11 @@ def rendered(tmp_path_factory):
             getattr(render, f"to_{fmt}")(text, out)
             if gold.is_file():
                 shutil.copyfile(gold, dirs[fmt] / f"{name}.gold.json")
-            t0 = time.perf_counter()
+                # the .txt beside its rendering (in tmp, deleted after the run) for the eval comparison
+                shutil.copyfile(path, dirs[fmt] / f"{name}.txt")
             rec = parse_file(out)[0]
-            timings[fmt] += time.perf_counter() - t0
             results[fmt][name] = (base_key, record_key(rec) if rec.status in ("ok", "not_letter") else rec.reason)
-    return {"results": results, "dirs": dirs, "have_pdf": have_pdf, "timings": timings,
+    return {"results": results, "dirs": dirs, "have_pdf": have_pdf,
             "missing_glyphs": missing_glyphs}
 
 
@@ -101,51 +97,27 @@ def test_docx_gives_the_txt_record(rendered):
     assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)[:3000]
 
 
-# Letters whose PDF differs from the .txt for reasons outside the reader (kept short, each explained):
-PDF_KNOWN = {
-    # a web mirror's blank-padded signature line (140 spaces) wraps into a line that looks full-width
-    "real-a075",
-}
-
-
 def test_pdf_gives_the_txt_record(rendered):
     if not rendered["have_pdf"]:
         pytest.skip("reportlab or a CJK font (fonts-wqy-microhei) is missing")
     res = rendered["results"]["pdf"]
     bad = _mismatches(res)
-    unexpected = {k: v for k, v in bad.items() if k not in PDF_KNOWN}
-    passed = len(res) - len(bad)
-    print(f"\nPDF: {passed}/{len(res)} letters give the .txt record; "
-          f"{len(rendered['missing_glyphs'])} not rendered (font lacks {rendered['missing_glyphs']})")
-    assert len(res) >= 180 or not REAL.is_dir()
-    # at least 97 % must match exactly; the rest are listed
-    assert passed >= 0.97 * len(res), json.dumps(unexpected, ensure_ascii=False, indent=1)[:4000]
+    print(f"\nPDF: {len(res) - len(bad)}/{len(res)} letters give the .txt record")
+    # tools/test.sh installs HanaMin (rare Han) and DejaVu (pinyin tone marks) beside the CJK font
+    assert not rendered["missing_glyphs"], f"no installed font draws {rendered['missing_glyphs']}"
+    assert len(res) >= 200 or not REAL.is_dir()
+    assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)[:4000]
 
 
-def test_reader_timings_are_reasonable(rendered):
-    t = rendered["timings"]
-    n = max(1, len(rendered["results"]["docx"]))
-    print(f"\nper file: txt {t['txt'] / n * 1000:.1f} ms, docx {t['docx'] / n * 1000:.1f} ms, "
-          f"pdf {t['pdf'] / max(1, len(rendered['results']['pdf'])) * 1000:.1f} ms")
-    assert t["docx"] / n < 0.5 and t["pdf"] / max(1, len(rendered["results"]["pdf"])) < 0.5
-
-
-def test_eval_docx_scores_equal_txt(rendered, tmp_path):
-    d = rendered["dirs"]["docx"]
-    names = [p.stem for p in sorted(d.glob("*.docx"))][:60]
-    sub = tmp_path / "sub"
-    sub.mkdir()
-    for n in names:
-        shutil.copyfile(d / f"{n}.docx", sub / f"{n}.docx")
-        origin, stem = n.split("-", 1)
-        src = (CORPUS if origin == "corpus" else REAL) / f"{stem}.txt"
-        if not (d / f"{n}.gold.json").is_file():
-            continue
-        shutil.copyfile(d / f"{n}.gold.json", sub / f"{n}.gold.json")
-        (sub / f"{n}.txt").write_bytes(src.read_bytes())  # tmp only, deleted after the test
-    a = evaluate(sub, "all", formats={"txt"}).as_dict()
-    b = evaluate(sub, "all", formats={"docx"}).as_dict()
-    assert a["letters"] == b["letters"] > 0
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_eval_scores_equal_txt(rendered, fmt):
+    """``replyparse eval`` gives the same scores on the renderings as on the .txt letters."""
+    if fmt == "pdf" and not rendered["have_pdf"]:
+        pytest.skip("reportlab or a CJK font is missing")
+    d = rendered["dirs"][fmt]
+    a = evaluate(d, "all", formats={"txt"}).as_dict()
+    b = evaluate(d, "all", formats={fmt}).as_dict()
+    assert a["letters"] == b["letters"] >= (150 if REAL.is_dir() else 30)
     assert a == b
 
 

@@ -2,8 +2,15 @@
 # Install what the tests need (package, test extras, a CJK font for PDF rendering) and run the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then
-  (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null) || echo "warning: could not install a CJK font; PDF rendering tests will be skipped"
+# fonts for the PDF renderings: a CJK font, HanaMin for rare Han (extension B+) and DejaVu for
+# tone-marked pinyin (wqy-microhei draws ǎ ǒ ǔ as empty glyphs)
+need=()
+fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk" || need+=(fonts-wqy-microhei)
+fc-list 2>/dev/null | grep -qi "hanamin" || need+=(fonts-hanazono)
+fc-list 2>/dev/null | grep -qi "dejavusans" || need+=(fonts-dejavu-core)
+if ((${#need[@]})); then
+  (apt-get update -qq && apt-get install -y -qq fontconfig "${need[@]}" >/dev/null) \
+    || echo "warning: could not install ${need[*]}; some PDF rendering tests will be skipped or fail"
 fi
 python3 -m pip install -q -e ".[test]"
 python3 -m pytest -q "$@"

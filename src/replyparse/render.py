@@ -249,46 +249,97 @@ _ALNUM = regex.compile(r"[0-9A-Za-z]")
 
 
 def _register_font():
+    """The primary CJK font's reportlab name (registered once)."""
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
 
     if _FONT_NAME in pdfmetrics.getRegisteredFontNames():
         return _FONT_NAME
     path = find_cjk_font()
     if not path:
         raise RuntimeError("no CJK font found: install fonts-wqy-microhei (apt) or set REPLYPARSE_CJK_FONT")
-    kw = {"subfontIndex": 0} if path.lower().endswith(".ttc") else {}
-    pdfmetrics.registerFont(TTFont(_FONT_NAME, path, **kw))
+    _register(_FONT_NAME, path)
     return _FONT_NAME
 
 
+def _utf16_to_unicode_cmap(make):
+    """reportlab (5.x) writes a ToUnicode target above U+FFFF as five hex digits, which readers
+    truncate (𫖯 U+2B5AF comes back as ⭚ U+2B5A); PDF wants UTF-16BE, i.e. a surrogate pair."""
+    def fixed(fontname, subset):
+        return regex.sub(r"(?<=> )<([0-9A-F]{5,6})>",
+                         lambda m: "<" + chr(int(m[1], 16)).encode("utf-16-be").hex().upper() + ">",
+                         make(fontname, subset))
+    fixed.replyparse = True
+    return fixed
+
+
+def _register(name: str, path: str):
+    from reportlab.pdfbase import pdfmetrics, ttfonts
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if not getattr(ttfonts.makeToUnicodeCMap, "replyparse", False):
+        ttfonts.makeToUnicodeCMap = _utf16_to_unicode_cmap(ttfonts.makeToUnicodeCMap)
+
+    kw = {"subfontIndex": 0} if path.lower().endswith(".ttc") else {}
+    font = TTFont(name, path, **kw)
+    pdfmetrics.registerFont(font)
+    _CHAIN.append((name, font.face))
+
+
+def _drawable(face, ch: str) -> bool:
+    gid = face.charToGlyph.get(ord(ch))
+    # wqy-microhei maps pinyin tone letters (ǎ ǒ ǔ) to empty glyphs; pdfium drops such characters
+    # on extraction, so an empty outline counts as missing
+    return gid is not None and face.glyphPos[gid + 1] > face.glyphPos[gid]
+
+
+def _fontconfig_files(ch: str) -> list[str]:
+    """TrueType files fontconfig says cover ``ch`` (reportlab cannot embed CFF .otf fonts)."""
+    try:
+        out = subprocess.run(["fc-list", f":charset={ord(ch):x}", "file"], capture_output=True, text=True,
+                             timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    files = sorted({ln.split(":")[0].strip() for ln in out.splitlines()})
+    return [f for f in files if f.lower().endswith((".ttf", ".ttc"))]
+
+
+def font_for(ch: str) -> str | None:
+    """The first font of the chain that draws ``ch``: the CJK font, then any TrueType font that
+    fontconfig finds for it (DejaVu for tone-marked pinyin, HanaMin for rare extension-B+ Han).
+    None when no installed font can draw it."""
+    if ch in _FONT_OF:
+        return _FONT_OF[ch]
+    primary = _register_font()
+    if ch.isspace() or ord(ch) < 32:
+        _FONT_OF[ch] = primary
+        return primary
+    found = next((name for name, face in _CHAIN if _drawable(face, ch)), None)
+    if found is None:
+        known = {path for path, _ in _FALLBACK_FILES}
+        for path in _fontconfig_files(ch):
+            if path in known:
+                continue
+            name = f"ReplyparseFallback{len(_FALLBACK_FILES)}"
+            _FALLBACK_FILES.append((path, name))
+            try:
+                _register(name, path)
+            except Exception:  # a font reportlab cannot read is simply not a candidate
+                continue
+            if _drawable(_CHAIN[-1][1], ch):
+                found = name
+                break
+    _FONT_OF[ch] = found
+    return found
+
+
+_CHAIN: list[tuple[str, object]] = []  # (reportlab font name, face), the CJK font first
+_FALLBACK_FILES: list[tuple[str, str]] = []
+_FONT_OF: dict[str, str | None] = {}
+
+
 def missing_glyphs(text: str) -> set[str]:
-    """Characters of ``text`` the CJK font cannot draw (they would vanish from the PDF)."""
-    from reportlab.pdfbase import pdfmetrics
-
-    face = pdfmetrics.getFont(_register_font()).face
-    cmap = face.charToGlyph
-    missing = {ch for ch in set(text) if not ch.isspace() and ord(ch) >= 32 and ord(ch) not in cmap}
-    # some non-ASCII Latin (pinyin tone marks: ǎ ī) lands in reportlab's first font subset, where
-    # pdfium finds no Unicode for it: it vanishes on extraction as surely as a missing glyph
-    probe = sorted(ch for ch in set(text) - missing if 0x80 <= ord(ch) < 0x3000 and ch not in _ROUNDTRIP)
-    if probe:
-        import tempfile
-
-        import pypdfium2 as pdfium
-
-        with tempfile.TemporaryDirectory() as tmp:
-            p = Path(tmp) / "probe.pdf"
-            to_pdf("\n".join(probe), p, autospace=False, fake_bold=False)
-            pdf = pdfium.PdfDocument(str(p))
-            got = "".join(pg.get_textpage().get_text_range() for pg in pdf)
-            pdf.close()
-        for ch in probe:
-            _ROUNDTRIP[ch] = ch in got
-    return missing | {ch for ch in set(text) if _ROUNDTRIP.get(ch) is False}
-
-
-_ROUNDTRIP: dict[str, bool] = {}
+    """Characters of ``text`` no installed font can draw (they would vanish from the PDF)."""
+    return {ch for ch in set(text) if font_for(ch) is None}
 
 
 def to_pdf(text: str, path: str | Path, autospace: bool = True, fake_bold: bool = True) -> Path:
@@ -314,7 +365,7 @@ def to_pdf(text: str, path: str | Path, autospace: bool = True, fake_bold: bool 
     def cw(ch, size):
         k = (ch, size)
         if k not in widths:
-            widths[k] = stringWidth(ch, font, size)
+            widths[k] = stringWidth(ch, font_for(ch) or font, size)
         return widths[k]
 
     def gap(a, b, size):
@@ -351,13 +402,12 @@ def to_pdf(text: str, path: str | Path, autospace: bool = True, fake_bold: bool 
         return lines
 
     def draw(s, x, size, bold=False):
-        c.setFont(font, size)
         prev = ""
         for ch in s:
             x += gap(prev, ch, size)
-            c.drawString(x, y[0], ch) if not bold else None
+            c.setFont(font_for(ch) or font, size)
+            c.drawString(x, y[0], ch)
             if bold:
-                c.drawString(x, y[0], ch)
                 c.drawString(x + 0.4, y[0], ch)
             x += cw(ch, size)
             prev = ch
