@@ -149,10 +149,18 @@ _TITLE_JUNK = regex.compile(
     r"|\p{Han}{1,14}[〔\[【(（]\d{4}[〕\]】)）]\s*\d{1,5}\s*号|——|-{1,2})+")
 
 
+_TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
+
+
 def _title(raw: str, m) -> str | None:
     s = clean(raw)
     if s is None:
         return None
+    if "|" in s:
+        # a table row from a web mirror (词条 | 对…的答复 |): the title is the cell that reads as one
+        cells = [c.strip() for c in s.split("|") if c.strip()]
+        titled = [c for c in cells if _TITLE_WORDS.search(c)]
+        s = max(titled or cells or [s], key=len)
     s = _TITLE_JUNK.sub("", s)
     return s.strip("|•· ") or None
 

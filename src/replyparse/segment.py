@@ -117,7 +117,7 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
     """The reply's title: the title-like line nearest above the salutation (web pages repeat
     the title in their metadata higher up), joined with the line(s) it wraps from."""
     full, ends, starts = rules.get("title", []), rules.get("title_end", []), rules.get("title_start", [])
-    tops = rules.get("title_top", [])
+    tops, tails = rules.get("title_top", []), rules.get("title_tail", [])
     order = range(stop - 1, -1, -1) if have_salutation else range(0, stop)
     for i in order:
         ln = lines[i]
@@ -134,7 +134,8 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
                 if not t:
                     k -= 1
                     continue
-                if len(t) > 60 or _match_line(ends, lines[k]) or _match_line(rules.get("meta", []), lines[k]) \
+                ends_title = _match_line(ends, lines[k]) and not _match_line(tails, group[0])
+                if len(t) > 60 or ends_title or _match_line(rules.get("meta", []), lines[k]) \
                         or _match_line(rules.get("salutation", []), lines[k]) or t[-1] in "。：:；":
                     break
                 group.insert(0, lines[k])
