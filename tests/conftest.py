@@ -2,6 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from replyparse.batch import process_file
+from replyparse.pipeline import iter_paths
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REAL = SHARED / "corpus" / "real"
@@ -18,3 +21,14 @@ def real_dir() -> Path:
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     return CORPUS
+
+
+def _rows(folder: Path) -> dict:
+    return {Path(r.path).name: r for r in (process_file(p) for p in iter_paths([folder]))}
+
+
+@pytest.fixture
+def manifest_rows():
+    """rows(folder): {file name: FileResult} for every file under folder, as a batch run makes its
+    manifest (``files`` table) rows."""
+    return _rows

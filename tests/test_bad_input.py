@@ -12,11 +12,7 @@ from replyparse.pipeline import iter_paths, parse_text
 GOOD = "关于第十届人大三次会议第12号建议的答复\n王某代表：\n您提出的《关于修缮老街排水沟的建议》收悉，现答复如下：\n已安排资金进行维修。\n城关镇建设办\n2021年6月1日\n"
 
 
-def rows(folder: Path):
-    return {Path(r.path).name: r for r in (process_file(p) for p in iter_paths([folder]))}
-
-
-def test_broken_text_files_get_rows_and_the_batch_goes_on(tmp_path, real_dir):
+def test_broken_text_files_get_rows_and_the_batch_goes_on(tmp_path, real_dir, manifest_rows):
     (tmp_path / "a_good.txt").write_text(GOOD, encoding="utf-8")
     (tmp_path / "b_empty.txt").write_bytes(b"")
     (tmp_path / "c_blank.txt").write_bytes(b"   \n\n  ")
@@ -25,7 +21,7 @@ def test_broken_text_files_get_rows_and_the_batch_goes_on(tmp_path, real_dir):
                                              encoding="utf-8")
     (tmp_path / "f_news.txt").write_text((real_dir / "a008.txt").read_text("utf-8"), encoding="utf-8")
     (tmp_path / "g_good_gbk.txt").write_bytes(GOOD.encode("gbk"))
-    r = rows(tmp_path)
+    r = manifest_rows(tmp_path)
     assert len(r) == 7
     assert r["a_good.txt"].status == "ok" and r["g_good_gbk.txt"].status == "ok"
     assert (r["b_empty.txt"].status, r["b_empty.txt"].reason) == ("error", "empty file")

@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -370,6 +371,78 @@ def _block_lines(container, numbering: _Numbering) -> list[str]:
     return lines
 
 
+MAX_DOCX_UNZIPPED = 200 * 1024 * 1024  # a letter's .docx unzips to a few MB, even with photos in it
+MAX_DOCX_RATIO = 100  # Word's XML compresses 5-30:1; a big part far beyond that is padding made to blow up
+_RATIO_FLOOR = 10 * 1024 * 1024  # a small part may compress better than that and still do no harm
+# a DTD is what entity expansion (billion laughs) and external entities (file:///etc/passwd) need;
+# UTF-16 forms too, as lxml reads UTF-16 XML
+_DTD_MARKS = tuple(s.encode(enc) for s in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_PROLOG = regex.compile(r"\ufeff?(?:\s+|<\?.*?\?>|<!--.*?-->)*", regex.DOTALL)
+_ROOT_START = regex.compile(r"<[^!?]")
+
+
+def _declares_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    with z.open(info) as f:
+        chunk = f.read(4096)
+        if not chunk.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
+            return False  # an image or other binary part: python-docx never parses it as XML
+        # a DTD can only come before the root element: once that is reached, the part is clean
+        two = chunk[:2]
+        enc = ("utf-16" if two in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le" if two == b"<\0"
+               else "utf-16-be" if two == b"\0<" else "utf-8")
+        head = codecs.getincrementaldecoder(enc)(errors="replace").decode(chunk)
+        rest = head[_PROLOG.match(head).end():]
+        if _ROOT_START.match(rest):
+            return False
+        if rest.startswith("<!") and not rest.startswith("<!--"):
+            return True
+        # a prolog longer than the first read (comments as padding?): look through the whole part
+        tail = b""
+        while chunk:
+            buf = tail + chunk
+            if any(m in buf for m in _DTD_MARKS):
+                return True
+            tail = buf[-20:]  # a mark split across two chunks
+            chunk = f.read(1 << 16)
+    return False
+
+
+def _docx_problem(path: Path) -> str | None:
+    """Why a .docx must not reach python-docx, or None. Checked on the zip directory and raw
+    bytes only, so a zip bomb or entity bomb is refused before anything is expanded or parsed.
+    Declared sizes bound what zipfile will ever inflate, so checking them is enough."""
+    try:
+        z = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        return f"not a readable .docx (damaged or not a Word 2007+ file): {e}"
+    with z:
+        infos = z.infolist()
+        names = sorted(i.filename for i in infos)
+        if "[Content_Types].xml" not in names:
+            return (f"not a Word document: a zip archive without [Content_Types].xml "
+                    f"(holds {', '.join(names[:4]) or 'nothing'}{', …' if len(names) > 4 else ''})")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_DOCX_UNZIPPED:
+            return (f"the .docx expands to {total // 2**20} MB when unzipped, over the limit of "
+                    f"{MAX_DOCX_UNZIPPED // 2**20} MB (a zip bomb?): refused")
+        for i in infos:
+            if i.file_size > _RATIO_FLOOR and i.file_size > MAX_DOCX_RATIO * max(1, i.compress_size):
+                return (f"the .docx part {i.filename} expands to {i.file_size // 2**20} MB from "
+                        f"{i.compress_size // 1024} KB ({i.file_size // max(1, i.compress_size)}:1), over the "
+                        f"limit of {MAX_DOCX_RATIO}:1 (a zip bomb?): refused")
+            if i.flag_bits & 0x1:
+                return "the .docx is password-protected (encrypted zip parts)"
+        try:
+            for i in infos:
+                # SVG images may carry a DOCTYPE and are never parsed
+                if not i.is_dir() and not i.filename.lower().endswith(".svg") and _declares_dtd(z, i):
+                    return (f"the .docx part {i.filename} declares XML entities (<!DOCTYPE>), which Word "
+                            "never writes: refused")
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:
+            return f"not a readable .docx (damaged zip): {e}"
+    return None
+
+
 def read_docx(path: Path) -> Document:
     """A Word document: paragraphs and tables in order, list numbering restored as text,
     text boxes read; headers and footers go to ``page_meta`` (页眉/页脚), not the letter."""
@@ -377,6 +450,10 @@ def read_docx(path: Path) -> Document:
     from docx.opc.exceptions import PackageNotFoundError
 
     doc = Document(path=str(path), format="docx")
+    problem = _docx_problem(path)
+    if problem:
+        doc.status, doc.reason = "error", problem
+        return doc
     try:
         d = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
@@ -503,6 +580,33 @@ def _AUTOSPACE_PAIR(a: str, b: str) -> bool:
     return bool(_CJKISH.match(a) and _LATINISH.match(b) or _LATINISH.match(a) and _CJKISH.match(b))
 
 
+def _visual_order(seg: str, start: int, box, loose_box, fontsize) -> tuple[str, list[int | None]]:
+    """A line's characters left to right, with the text index of each (None for a space put
+    back). pdfium gives characters in drawing order, and a producer that draws fallback-font
+    glyphs (curly quotes, ○, ∶) after the rest of the line leaves them at its end."""
+    ink = [j for j, ch in enumerate(seg) if not ch.isspace()]
+    xs = [box(start + j)[0] for j in ink]
+    if all(b >= a - 1.0 for a, b in zip(xs, xs[1:])):
+        return seg, [start + j for j in range(len(seg))]
+    ink.sort(key=lambda j: box(start + j)[0])
+    chars: list[str] = []
+    where: list[int | None] = []
+    prev = None
+    for j in ink:
+        if prev is not None:
+            # advance boxes, not ink: the ink of ，、《 fills a fraction of its em
+            a, b = loose_box(start + prev), loose_box(start + j)
+            em = max(fontsize(start + prev), fontsize(start + j), 1.0)
+            # a word space or a wide gap, not Word's narrow CJK–digit spacing
+            if b[0] - a[2] > (0.6 if _AUTOSPACE_PAIR(seg[prev], seg[j]) else 0.3) * em:
+                chars.append(" ")
+                where.append(None)
+        chars.append(seg[j])
+        where.append(start + j)
+        prev = j
+    return "".join(chars), where
+
+
 def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], int, int]:
     """Lines of one page with their geometry; fake-bold doubles removed. Returns lines,
     garbage character count and text character count."""
@@ -530,8 +634,14 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
     def box(i):
         return textpage.get_charbox(units[i])
 
+    def loose_box(i):
+        return textpage.get_charbox(units[i], loose=True)
+
     def generated(i):
         return pr.FPDFText_IsGenerated(raw, units[i]) == 1
+
+    def fontsize(i):
+        return pr.FPDFText_GetFontSize(raw, units[i])
 
     pos = 0
     for seg in regex.split(r"(\r\n|\r|\n)", text):
@@ -542,6 +652,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
         if not aligned:
             lines.append(_Line(seg.strip(), 0.0, 0.0, 0.0, 0.0, 0.0, pno))
             continue
+        seg, where = _visual_order(seg, start, box, loose_box, fontsize)
         chars = list(seg)
         # fake bold: the same character drawn again a fraction of its width to the right
         keep = [True] * len(chars)
@@ -550,23 +661,23 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
             if ch.isspace():
                 # Word's gap between CJK and Latin/digits comes out as a generated space: 45 号
                 # (kept before a date: 某某局 2019年7月18日 is two things side by side)
-                if 0 < j < len(chars) - 1 and _AUTOSPACE_PAIR(chars[j - 1], chars[j + 1]) and generated(start + j) \
-                        and not _DATE_AHEAD.match(seg, j + 1):
+                if 0 < j < len(chars) - 1 and _AUTOSPACE_PAIR(chars[j - 1], chars[j + 1]) \
+                        and where[j] is not None and generated(where[j]) and not _DATE_AHEAD.match(seg, j + 1):
                     keep[j] = False
                 continue
             if prev_i is not None and chars[prev_i] == ch:
-                a, b = box(start + prev_i), box(start + j)
+                a, b = box(where[prev_i]), box(where[j])
                 wid = max(a[2] - a[0], 1.0)
                 if abs(a[0] - b[0]) < wid * 0.5 and abs(a[1] - b[1]) < wid * 0.5:
                     keep[j] = False
                     continue
             prev_i = j
         s = "".join(c for c, k in zip(chars, keep) if k)
-        idx = [start + j for j, (c, k) in enumerate(zip(chars, keep)) if k and not c.isspace()]
+        idx = [where[j] for j, (c, k) in enumerate(zip(chars, keep)) if k and not c.isspace()]
         if not idx:
             continue
         b0, b1 = box(idx[0]), box(idx[-1])
-        size = pr.FPDFText_GetFontSize(raw, idx[0]) or (b0[3] - b0[1])
+        size = fontsize(idx[0]) or (b0[3] - b0[1])
         s = s.strip()
         half = len(s) // 2
         if len(s) % 2 == 0 and half >= 2 and s[:half] == s[half:]:
@@ -589,12 +700,23 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> tuple[list[lis
     def key(t):
         return regex.sub(r"\d+", "#", regex.sub(r"\s+", "", t))
 
-    counts: dict[str, int] = {}
+    # a running header repeats at the top of pages, a footer at the bottom; the letterhead on
+    # top of page 1 and the same name signing at the bottom of the last page are neither
+    # top of page 1 and the same name signing on top of page 2 are neither: a running line also
+    # keeps its height on the page
+    tops: dict[str, list[float]] = {}
+    bottoms: dict[str, list[float]] = {}
     for lines in pages:
-        edge = lines[:2] + lines[-2:]
-        for k in {key(ln.text) for ln in edge}:
-            counts[k] = counts.get(k, 0) + 1
-    repeated = {k for k, c in counts.items() if len(pages) >= 2 and c >= max(2, (len(pages) + 1) // 2)}
+        for edge, seen in ((lines[:2], tops), (lines[-2:], bottoms)):
+            for ln in edge:
+                seen.setdefault(key(ln.text), []).append(ln.bottom)
+    need = max(2, (len(pages) + 1) // 2)
+
+    def running(seen: dict[str, list[float]]) -> set[str]:
+        return {k for k, ys in seen.items()
+                if len(pages) >= 2 and max(sum(1 for y in ys if abs(y - y0) < 3.0) for y0 in ys) >= need}
+
+    rep_top, rep_bottom = running(tops), running(bottoms)
     body, headers, footers = [], [], []
     for lines, H in zip(pages, heights):
         kept = []
@@ -604,11 +726,11 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> tuple[list[lis
             in_bottom = ln.size and ln.top < H * 0.07
             if _PAGE_NO.match(ln.text) and (is_edge or in_top or in_bottom) or _BARE_NUMBER.match(ln.text) and (in_top or in_bottom):
                 continue
-            if in_top or (is_edge and key(ln.text) in repeated and i < 2):
+            if in_top or (i < 2 and key(ln.text) in rep_top):
                 if ln.text not in headers:
                     headers.append(ln.text)
                 continue
-            if in_bottom or (is_edge and key(ln.text) in repeated and i >= len(lines) - 2):
+            if in_bottom or (i >= len(lines) - 2 and key(ln.text) in rep_bottom):
                 if ln.text not in footers:
                     footers.append(ln.text)
                 continue
@@ -631,8 +753,9 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
     left = _percentile([ln.x0 for ln in all_lines], 0.1)
     wide = [ln.x1 for ln in all_lines if len(ln.text) >= 8]
     right = _percentile(wide, 0.8) if wide else max(ln.x1 for ln in all_lines)
-    indented = sum(1 for ln in all_lines if left + 1.5 * w <= ln.x0 <= left + 2.6 * w)
-    uses_indent = indented >= 2
+    def is_indented(ln: _Line) -> bool:
+        return left + 1.5 * w <= ln.x0 <= left + 2.6 * w
+
     centre = (left + right) / 2
     pitches = []
     for lines in pages:
@@ -643,7 +766,23 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
     pitch = _percentile(pitches, 0.2) if pitches else 1.5 * w  # body line pitch, not the blank-line gaps
 
     def full(ln: _Line) -> bool:
-        return ln.x1 >= right - 1.6 * ln.size and ln.x0 <= left + 3 * ln.size
+        # a line that stops short of the margin without ending a sentence was still wrapped: line
+        # breaking rules (no “ at a line end, no break inside 2021-2022) leave a gap of a few characters
+        # (not a centred line: a title or letterhead is as wide as it is)
+        ragged = not _SENTENCE_END.search(ln.text) and abs((ln.x0 + ln.x1) / 2 - centre) > w
+        return ln.x1 >= right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= left + 3 * ln.size
+
+    indented = sum(1 for ln in all_lines if is_indented(ln))
+    # where paragraphs are indented, a full line ending in 。 still runs on when the next line is
+    # flush left; a letter of one long paragraph has a single indented line, so also count the
+    # certain paragraph starts (the first line, a line after a short one that ends a sentence)
+    starts = [b for lines in pages for a, b in zip(lines, lines[1:])
+              if a.size and b.size and len(b.text) >= 4 and _SENTENCE_END.search(a.text) and not full(a)
+              and b.x0 < left + 2.6 * w]
+    if all_lines[0].x0 < left + 2.6 * w:
+        starts.append(all_lines[0])
+    indented_starts = sum(1 for ln in starts if is_indented(ln))
+    uses_indent = indented >= 2 or indented_starts > len(starts) - indented_starts
 
     def centred(ln: _Line) -> bool:
         return abs((ln.x0 + ln.x1) / 2 - centre) < w and ln.x0 > left + 1.2 * w and ln.x1 < right - 1.2 * w
@@ -712,14 +851,24 @@ def read_pdf(path: Path) -> Document:
     import pypdfium2 as pdfium
 
     doc = Document(path=str(path), format="pdf", encoding="utf-8")
+    truncated = _pdf_truncated(path)
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as e:
         msg = str(e)
         doc.status = "error"
-        doc.reason = ("the PDF is password-protected" if "password" in msg.lower()
-                      else f"not a readable PDF (damaged or not a PDF): {msg}")
+        if "password" in msg.lower():
+            doc.reason = "the PDF is password-protected: it needs a password to open"
+        elif truncated:
+            doc.reason = f"damaged PDF: the file is truncated (no %%EOF at its end; an unfinished download?): {msg}"
+        else:
+            doc.reason = f"not a readable PDF (damaged or not a PDF): {msg}"
         return doc
+    if truncated:
+        doc.warnings.append("the PDF file is truncated (no %%EOF at its end): pages or text may be missing")
+    if pdfium.raw.FPDF_GetSecurityHandlerRevision(pdf) != -1:
+        # opened without a password, so only an owner password (copy/print limits) is set
+        doc.warnings.append("the PDF is encrypted with an owner password only (no password needed to open it)")
     try:
         pages, heights, bad, empty = [], [], [], []
         for i in range(len(pdf)):
@@ -974,15 +1123,128 @@ READERS.update({ext: read_legacy_word for ext in LEGACY_WORD_EXTS})
 READERS.update({ext: read_pdf for ext in PDF_EXTS})
 READERS.update({ext: read_html for ext in HTML_EXTS})
 
+SNIFF_BYTES = 4096
+# what each extension promises; files named so but holding something else are read as what they hold
+_PROMISED = {**dict.fromkeys(PDF_EXTS, {"pdf"}), **dict.fromkeys(DOCX_EXTS, {"zip"}),
+             **dict.fromkeys(LEGACY_WORD_EXTS, {"ole", "rtf"})}  # LibreOffice converts RTF saved as .doc
+_KINDS = {"pdf": "a PDF", "zip": "a zip archive (a Word .docx?)", "ole": "a legacy Word (.doc) file",
+          "rtf": "an RTF document", "html": "a web page (HTML)"}
+_HTML_START = regex.compile(rb"^<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]"
+                            rb"|^<[?!].{0,1000}?<(?:html|!doctype\s+html)[\s>]", regex.DOTALL)
+_LOOKS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"Rar!", "a RAR archive"),
+          (b"7z\xbc\xaf", "a 7-Zip archive"), (b"\x1f\x8b", "a gzip file"), (b"<?xml", "an XML file"))
+
+
+def _is_mht(head: bytes) -> bool:
+    return b"MIME-Version:" in head[:1024]
+
+
+def _text_start(head: bytes) -> str | None:
+    """The first words when the bytes are text, else None."""
+    for enc in ("utf-8", "gb18030"):
+        try:  # not final: the last character may be cut at SNIFF_BYTES
+            s = codecs.getincrementaldecoder(enc)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        if regex.search(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", s):
+            return None
+        return regex.sub(r"\s+", " ", s).strip()[:30]
+    return None
+
+
+def sniff_format(head: bytes) -> str | None:
+    """What a file's first bytes say it is: "pdf", "zip", "ole", "rtf", "html", or None when
+    none of these (plain text, an image, an archive, a web archive, junk)."""
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip().lower()
+    if _HTML_START.match(start):
+        return "html"
+    if b"%PDF-" in head[:1024]:  # PDF readers accept junk before the header
+        return "pdf"
+    if start.startswith(b"{\\rtf"):
+        return "rtf"
+    return None
+
+
+def _looks_like(head: bytes) -> str:
+    if not head.strip(b"\x00 \t\r\n"):
+        return "it holds only blank or zero bytes"
+    if _is_mht(head):
+        return "it looks like a MIME web archive (.mht, Word's single-file web page)"
+    for magic, what in _LOOKS:
+        if head.startswith(magic):
+            return f"it looks like {what}"
+    text = _text_start(head)
+    if text:
+        return f"it looks like plain text: {text!r}"
+    return f"it starts with {head[:16]!r}"
+
+
+def _pdf_truncated(path: Path) -> bool:
+    """No %%EOF in the last 1 KB (where readers look for it): the file was cut short."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - 1024))
+        return b"%%EOF" not in f.read()
+
+
+def _read_as(path: Path, suffix: str) -> Document:
+    """Read a misnamed file through the converter for ``suffix``: LibreOffice goes by the name."""
+    with tempfile.TemporaryDirectory(prefix="replyparse-") as tmp:
+        copy = Path(tmp) / ("in" + suffix)
+        shutil.copyfile(path, copy)
+        return read_legacy_word(copy)
+
+
+_KIND_READERS = {"pdf": read_pdf, "zip": read_docx, "ole": lambda p: _read_as(p, ".doc"),
+                 "rtf": lambda p: _read_as(p, ".rtf"), "html": read_html}
+
+
+def _read_by_content(p: Path, ext: str) -> Document:
+    """A .pdf/.docx/.doc read as what its first bytes say it is: a web page saved as .pdf is read
+    as HTML with a warning; a file that is nothing we read is an error saying what it looks like."""
+    with open(p, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    fmt = ext.lstrip(".")
+    if not head:
+        return Document(path=str(p), format=fmt, status="error", reason="empty file")
+    kind = sniff_format(head)
+    if kind in _PROMISED[ext]:
+        return READERS[ext](p)
+    if kind is None:
+        looks = _looks_like(head)
+        if ext in PDF_EXTS:
+            reason = f"not a PDF: the file does not start with %PDF ({looks})"
+        elif ext in DOCX_EXTS:
+            reason = f"not a Word {ext} file: it is not a zip archive ({looks})"
+        else:
+            reason = f"not a Word {ext} file: neither a .doc (OLE) nor an RTF file ({looks})"
+        return Document(path=str(p), format=fmt, status="error", reason=reason)
+    note = f"named {ext} but is {_KINDS[kind]}"
+    doc = _KIND_READERS[kind](p)
+    doc.path = str(p)
+    how = doc.format.upper() if doc.format in ("pdf", "html") else "." + doc.format
+    doc.warnings.insert(0, f"{note}: read as {how}")
+    if doc.status == "error":
+        doc.reason = f"{note}: {doc.reason}"
+    return doc
+
 
 def read_file(path: str | Path) -> Document:
     p = Path(path)
-    reader = READERS.get(p.suffix.lower())
+    ext = p.suffix.lower()
+    reader = READERS.get(ext)
     if reader is None:
-        return Document(path=str(p), format=p.suffix.lower().lstrip(".") or "unknown", status="error",
+        return Document(path=str(p), format=ext.lstrip(".") or "unknown", status="error",
                         reason=f"unsupported file type {p.suffix or '(none)'}")
     try:
-        return reader(p)
+        return _read_by_content(p, ext) if ext in _PROMISED else reader(p)
     except PermissionError:
         return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
                         reason="permission denied")
