@@ -227,6 +227,17 @@ def test_broken_files_give_error_records(tmp_path):
         assert doc.status == "error" and doc.reason, name
 
 
+@pytest.mark.parametrize("fmt, n, want", [("chineseCounting", 11, "十一"), ("taiwaneseCountingThousand", 2, "二"),
+                                          ("chineseCountingThousand", 105, "一百零五"), ("ideographDigital", 10, "一〇"),
+                                          ("chineseLegalSimplified", 3, "叁"), ("ideographLegalTraditional", 3, "參"),
+                                          ("ideographTraditional", 2, "乙"), ("decimalEnclosedCircle", 3, "③"),
+                                          ("upperRoman", 4, "IV"), ("bullet", 1, "")])
+def test_word_number_formats(fmt, n, want):
+    from replyparse.read import format_number
+
+    assert format_number(n, fmt) == want
+
+
 def test_legacy_doc_without_libreoffice_says_what_to_install(tmp_path, monkeypatch):
     from replyparse import read
 
@@ -235,3 +246,46 @@ def test_legacy_doc_without_libreoffice_says_what_to_install(tmp_path, monkeypat
     p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     doc = read_file(p)
     assert doc.status == "error" and "LibreOffice" in doc.reason
+
+
+# ---------------------------------------------------------------- LibreOffice: another producer
+
+@pytest.fixture(scope="module")
+def soffice_converted(rendered, tmp_path_factory):
+    """The .docx renderings converted by LibreOffice: every one to PDF (a producer with its own
+    page size, line breaking, font fallback and drawing order), a dozen to legacy .doc."""
+    from replyparse.read import find_soffice
+
+    soffice = find_soffice()
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (tools/test.sh installs libreoffice-writer-nogui)")
+    import subprocess
+
+    src = rendered["dirs"]["docx"]
+    base = tmp_path_factory.mktemp("soffice")
+    out = {"pdf": base / "pdf", "doc": base / "doc"}
+    docs = sorted(src.glob("*.docx"))
+    for fmt, files in (("pdf", docs), ("doc", docs[::max(1, len(docs) // 12)])):
+        out[fmt].mkdir()
+        subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{base}/profile",
+                        "--convert-to", fmt, "--outdir", str(out[fmt]), *map(str, files)],
+                       capture_output=True, timeout=900, check=True)
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "doc"])
+def test_libreoffice_files_give_the_txt_record(rendered, soffice_converted, fmt):
+    files = sorted(soffice_converted[fmt].glob(f"*.{fmt}"))
+    assert len(files) >= (200 if fmt == "pdf" and REAL.is_dir() else 10)
+    bad = {}
+    for f in files:
+        want = rendered["results"]["docx"][f.stem][0]
+        rec = parse_file(f)[0]
+        got = record_key(rec) if rec.status in ("ok", "not_letter") else rec.reason
+        if not isinstance(got, dict):
+            bad[f.stem] = got
+            continue
+        diff = {k: (want[k], got[k]) for k in want if want[k] != got[k]}
+        if diff:
+            bad[f.stem] = diff
+    assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)[:4000]

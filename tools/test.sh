@@ -8,9 +8,11 @@ need=()
 fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk" || need+=(fonts-wqy-microhei)
 fc-list 2>/dev/null | grep -qi "hanamin" || need+=(fonts-hanazono)
 fc-list 2>/dev/null | grep -qi "dejavusans" || need+=(fonts-dejavu-core)
+# LibreOffice: the .doc/.wps reader, and a second PDF producer for the format tests
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 if ((${#need[@]})); then
-  (apt-get update -qq && apt-get install -y -qq fontconfig "${need[@]}" >/dev/null) \
-    || echo "warning: could not install ${need[*]}; some PDF rendering tests will be skipped or fail"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fontconfig "${need[@]}" >/dev/null) \
+    || echo "warning: could not install ${need[*]}; tests that need them are skipped or fail"
 fi
 python3 -m pip install -q -e ".[test]"
 python3 -m pytest -q "$@"

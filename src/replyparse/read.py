@@ -142,12 +142,16 @@ def _letters(n: int) -> str:
 
 def format_number(n: int, fmt: str) -> str:
     """A list counter in one of Word's w:numFmt formats."""
-    if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "ideographDigital"):
-        if fmt == "ideographDigital":
-            return "".join("〇一二三四五六七八九"[int(d)] for d in str(n))
+    # LibreOffice writes 一、 lists as taiwaneseCountingThousand
+    if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "japaneseDigitalTenThousand",
+               "taiwaneseCounting", "taiwaneseCountingThousand"):
         return _cn_counting(n)
-    if fmt in ("chineseLegalSimplified",):
+    if fmt in ("ideographDigital", "taiwaneseDigital"):
+        return "".join("〇一二三四五六七八九"[int(d)] for d in str(n))
+    if fmt == "chineseLegalSimplified":
         return _cn_counting(n).translate(str.maketrans("一二三四五六七八九十百", "壹贰叁肆伍陆柒捌玖拾佰"))
+    if fmt in ("ideographLegalTraditional", "japaneseLegal"):
+        return _cn_counting(n).translate(str.maketrans("一二三四五六七八九十百", "壹貳參肆伍陸柒捌玖拾佰"))
     if fmt == "ideographTraditional":
         return "甲乙丙丁戊己庚辛壬癸"[(n - 1) % 10]
     if fmt == "ideographZodiac":
@@ -562,9 +566,13 @@ _BARE_NUMBER = regex.compile(r"^\s*\d{1,4}\s*$")
 _SENTENCE_END = regex.compile(r"[。！？!?；;：:…”」』）)》]$")
 _MID_SENTENCE = regex.compile(r"[，、（(《“—\-]$")
 _POINT_START = regex.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[、.．](?!\d)"
-                             r"|[①-⑳]|第[一二三四五六七八九十\d]{1,3}[条章节]|附件|抄送|联系人|联系电话|[（(]?此件|主题词)")
-_SALUTATION_LINE = regex.compile(r"^[^。，！？、]{1,40}(?:代表|委员|同志|先生|女士|老师|领衔人|们|局|委|会|办|室|处|院|厅|部|中心|公司"
+                             r"|[①-⑳]|第[一二三四五六七八九十\d]{1,3}[条章节]|附件|抄送|联系人|联系电话|[（(]?此件|主题词"
+                             # a web page's metadata labels; a document number alone under a title
+                             r"|(?:发布)?(?:时间|日期)\s*[:：]|来\s*源\s*[:：]|发布机构|索\s*引\s*号|文\s*号\s*[:：]|浏览次数|阅读次数"
+                             r"|\S{0,12}[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*\S{0,8}?\d{1,4}\s*号(?:\s*[(（]\S{1,4}[)）])?\s*$)")
+_SALUTATION_LINE = regex.compile(r"^[^。，！？]{1,40}(?:代表|委员|同志|先生|女士|老师|领衔人|们|局|委|会|办|室|处|院|厅|部|中心|公司"
                               r"|单位|政府|组)[：:]$")
+_TITLE_END = regex.compile(r"(?:答复|复函|的函|回复|办理情况)[)）]?$")
 _DATE_ONLY = regex.compile(r"^\s*(?:\d{4}|[〇○零0一二三四五六七八九]{4})\s*年.{1,8}日\s*$")
 # Word leaves a gap between CJK and Latin/digits that extraction turns into a space: 45 号, 282.68 万元
 _CJK_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”])[ \t]+(?=[0-9A-Za-z.%])|(?<=[0-9A-Za-z%])[ \t]+(?=[\p{Han}，。、；：（）《》“”])")
@@ -573,34 +581,33 @@ _CJK_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”
 _CJKISH = regex.compile(r"[\p{Han}，。、；：（）《》“”]")
 _LATINISH = regex.compile(r"[0-9A-Za-z.%]")
 _DATE_AHEAD = regex.compile(r"\d{4}(?:年|[-./]\d)")
-_WORD_START = regex.compile(r"[A-Za-z0-9.,:%/'+\-()]+")
+_WORD_START = regex.compile(r"[A-Za-z0-9.,:%/'+\-()\[\]]+")
 
 
 def _AUTOSPACE_PAIR(a: str, b: str) -> bool:
     return bool(_CJKISH.match(a) and _LATINISH.match(b) or _LATINISH.match(a) and _CJKISH.match(b))
 
 
-def _visual_order(seg: str, start: int, box, loose_box, fontsize) -> tuple[str, list[int | None]]:
-    """A line's characters left to right, with the text index of each (None for a space put
-    back). pdfium gives characters in drawing order, and a producer that draws fallback-font
-    glyphs (curly quotes, ○, ∶) after the rest of the line leaves them at its end."""
-    ink = [j for j, ch in enumerate(seg) if not ch.isspace()]
-    xs = [box(start + j)[0] for j in ink]
+def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> tuple[str, list[int]]:
+    """A line's characters left to right, with the text index of each (-1 for a space put back,
+    which counts as generated like pdfium's own). pdfium gives characters in drawing order, and
+    a producer that draws fallback-font glyphs (curly quotes, ○, ∶) or its spaces after the rest
+    of the line leaves them at its end."""
+    drawn = [j for j, ch in enumerate(seg) if not (ch.isspace() and generated(start + j))]
+    xs = [box(start + j)[0] for j in drawn]
     if all(b >= a - 1.0 for a, b in zip(xs, xs[1:])):
         return seg, [start + j for j in range(len(seg))]
-    ink.sort(key=lambda j: box(start + j)[0])
+    drawn.sort(key=lambda j: box(start + j)[0])
     chars: list[str] = []
-    where: list[int | None] = []
+    where: list[int] = []
     prev = None
-    for j in ink:
-        if prev is not None:
+    for j in drawn:
+        if prev is not None and not seg[j].isspace() and not seg[prev].isspace():
             # advance boxes, not ink: the ink of ，、《 fills a fraction of its em
             a, b = loose_box(start + prev), loose_box(start + j)
-            em = max(fontsize(start + prev), fontsize(start + j), 1.0)
-            # a word space or a wide gap, not Word's narrow CJK–digit spacing
-            if b[0] - a[2] > (0.6 if _AUTOSPACE_PAIR(seg[prev], seg[j]) else 0.3) * em:
+            if b[0] - a[2] > 0.3 * max(fontsize(start + prev), fontsize(start + j), 1.0):
                 chars.append(" ")
-                where.append(None)
+                where.append(-1)
         chars.append(seg[j])
         where.append(start + j)
         prev = j
@@ -652,7 +659,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
         if not aligned:
             lines.append(_Line(seg.strip(), 0.0, 0.0, 0.0, 0.0, 0.0, pno))
             continue
-        seg, where = _visual_order(seg, start, box, loose_box, fontsize)
+        seg, where = _visual_order(seg, start, box, loose_box, fontsize, generated)
         chars = list(seg)
         # fake bold: the same character drawn again a fraction of its width to the right
         keep = [True] * len(chars)
@@ -662,7 +669,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
                 # Word's gap between CJK and Latin/digits comes out as a generated space: 45 号
                 # (kept before a date: 某某局 2019年7月18日 is two things side by side)
                 if 0 < j < len(chars) - 1 and _AUTOSPACE_PAIR(chars[j - 1], chars[j + 1]) \
-                        and where[j] is not None and generated(where[j]) and not _DATE_AHEAD.match(seg, j + 1):
+                        and (where[j] < 0 or generated(where[j])) and not _DATE_AHEAD.match(seg, j + 1):
                     keep[j] = False
                 continue
             if prev_i is not None and chars[prev_i] == ch:
@@ -703,18 +710,18 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> tuple[list[lis
     # a running header repeats at the top of pages, a footer at the bottom; the letterhead on
     # top of page 1 and the same name signing at the bottom of the last page are neither
     # top of page 1 and the same name signing on top of page 2 are neither: a running line also
-    # keeps its height on the page
-    tops: dict[str, list[float]] = {}
-    bottoms: dict[str, list[float]] = {}
+    # keeps its place on the page
+    tops: dict[str, list[tuple[float, float]]] = {}
+    bottoms: dict[str, list[tuple[float, float]]] = {}
     for lines in pages:
         for edge, seen in ((lines[:2], tops), (lines[-2:], bottoms)):
             for ln in edge:
-                seen.setdefault(key(ln.text), []).append(ln.bottom)
+                seen.setdefault(key(ln.text), []).append((ln.bottom, ln.x0))
     need = max(2, (len(pages) + 1) // 2)
 
-    def running(seen: dict[str, list[float]]) -> set[str]:
-        return {k for k, ys in seen.items()
-                if len(pages) >= 2 and max(sum(1 for y in ys if abs(y - y0) < 3.0) for y0 in ys) >= need}
+    def running(seen: dict[str, list[tuple[float, float]]]) -> set[str]:
+        return {k for k, at in seen.items() if len(pages) >= 2 and max(
+            sum(1 for y, x in at if abs(y - y0) < 3.0 and abs(x - x0) < 3.0) for y0, x0 in at) >= need}
 
     rep_top, rep_bottom = running(tops), running(bottoms)
     body, headers, footers = [], [], []
@@ -768,8 +775,8 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
     def full(ln: _Line) -> bool:
         # a line that stops short of the margin without ending a sentence was still wrapped: line
         # breaking rules (no “ at a line end, no break inside 2021-2022) leave a gap of a few characters
-        # (not a centred line: a title or letterhead is as wide as it is)
-        ragged = not _SENTENCE_END.search(ln.text) and abs((ln.x0 + ln.x1) / 2 - centre) > w
+        # (only a line at the margin or the paragraph indent: a centred title is as wide as it is)
+        ragged = not _SENTENCE_END.search(ln.text) and (ln.x0 < left + 0.5 * w or is_indented(ln))
         return ln.x1 >= right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= left + 3 * ln.size
 
     indented = sum(1 for ln in all_lines if is_indented(ln))
@@ -798,7 +805,10 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
         t = nxt.text
         if _POINT_START.match(t) or _DATE_ONLY.match(t):
             return False
-        if _SALUTATION_LINE.match(t) and not _MID_SENTENCE.search(cur.text):
+        # an addressee line; one listing names (张三、李四代表：) may also be a wrapped list, so
+        # only after a title
+        if _SALUTATION_LINE.match(t) and not _MID_SENTENCE.search(cur.text) \
+                and ("、" not in t or _TITLE_END.search(cur.text)):
             return False
         if abs(cur.size - nxt.size) > 0.5:
             return False  # a title and the text below it

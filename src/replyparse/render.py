@@ -166,12 +166,15 @@ def to_docx(text: str, path: str | Path) -> Path:
             an = OxmlElement("w:abstractNumId")
             an.set(_w("w:val"), str(aid))
             num.append(an)
-            ov = OxmlElement("w:lvlOverride")
-            ov.set(_w("w:ilvl"), "0")
-            so = OxmlElement("w:startOverride")
-            so.set(_w("w:val"), str(n.value))
-            ov.append(so)
-            num.append(ov)
+            if n.value != 1:
+                # a list that starts elsewhere (a letter cut off mid-list); a redundant override
+                # makes LibreOffice's .doc export restart the list at every item
+                ov = OxmlElement("w:lvlOverride")
+                ov.set(_w("w:ilvl"), "0")
+                so = OxmlElement("w:startOverride")
+                so.set(_w("w:val"), str(n.value))
+                ov.append(so)
+                num.append(ov)
             numbering.append(num)
         last_num[key] = (num_id, n.value + 1)
         return num_id
