@@ -169,3 +169,45 @@ def test_out_folder_rerun_uses_its_cache(letters, tmp_path, capsys):
     cli.main(args)
     assert f"{len(list(iter_paths([letters])))} from cache" in capsys.readouterr().err
     assert {f.name: f.read_bytes() for f in (tmp_path / "o").iterdir() if f.is_file()} == first
+
+
+def test_workers_end_when_the_parent_is_killed(letters, tmp_path):
+    """kill -9 on `replyparse parse` must not leave its worker processes running."""
+    if sys.platform == "win32" or not Path("/proc").is_dir():
+        pytest.skip("needs /proc")
+    slow = sorted(letters.rglob("*.txt"))[0]
+    env = dict(os.environ, **{SLOW_ENV: f"{slow.name}:60"})
+    proc = subprocess.Popen([sys.executable, "-m", "replyparse", "parse", str(letters), "--out", str(tmp_path / "o"),
+                             "--workers", "2", "--timeout", "0"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children() -> list[int]:
+        found = []
+        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+            kids = (task / "children").read_text().split() if (task / "children").exists() else []
+            found += [int(k) for k in kids]
+        return found
+
+    deadline = time.monotonic() + 30
+    kids = []
+    while time.monotonic() < deadline and len(kids) < 2:
+        time.sleep(0.2)
+        kids = children()
+    assert len(kids) >= 2, "the workers did not start"
+    time.sleep(1.0)  # one worker sleeps on the slow file, the other finishes the rest and waits
+    proc.kill()
+    proc.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(k) for k in kids):
+        time.sleep(0.2)
+    left = [k for k in kids if alive(k)]
+    for k in left:
+        os.kill(k, 9)
+    assert not left, f"workers {left} outlived their parent"

@@ -289,3 +289,55 @@ def test_libreoffice_files_give_the_txt_record(rendered, soffice_converted, fmt)
         if diff:
             bad[f.stem] = diff
     assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)[:4000]
+
+
+def test_pdf_spans_keep_their_page(tmp_path):
+    pytest.importorskip("reportlab")
+    if render.find_cjk_font() is None:
+        pytest.skip("no CJK font")
+    filler = "我局高度重视，组织专人实地调研，认真研究办理，并与有关部门反复沟通协调。" * 4
+    text = ("关于县十七届人大三次会议第52号建议的答复\n\n李四代表：\n您提出的《关于修缮村道的建议》收悉，现答复如下：\n"
+            + "".join(filler + "\n" for _ in range(14))
+            + "今年县财政已安排村道修缮资金45万元。\n\n某县交通运输局\n2023年6月1日\n")
+    p = render.to_pdf(text, tmp_path / "long.pdf")
+    rec = parse_file(p)[0]
+    assert rec.status == "ok" and len(rec.pages) >= 2
+    assert rec.evidence["title"].page == 1
+    last = len(rec.pages)
+    assert [(a.value_yuan, a.page) for a in rec.amounts] == [(450000, last)]
+    assert rec.evidence["date"].page == last
+
+
+def test_pdf_page_in_a_font_without_unicode_map_is_named(tmp_path):
+    """Page 1 drawn in a font whose ToUnicode map is gone (what extractors show as (cid:N)),
+    page 2 readable: the page is named in warnings and its text is not guessed."""
+    pytest.importorskip("reportlab")
+    import re
+
+    from reportlab.pdfgen import canvas
+
+    if render.find_cjk_font() is None:
+        pytest.skip("no CJK font")
+    main = render._register_font()
+    other = render.font_for("𫖯")  # a second font file (HanaMin), so the pages have different fonts
+    if other is None or other == main:
+        pytest.skip("no second CJK font (fonts-hanazono)")
+    path = tmp_path / "cid.pdf"
+    c = canvas.Canvas(str(path), pageCompression=0)
+    c.setFont(main, 14)
+    c.drawString(80, 700, "关于县政协第5号提案的答复")
+    c.drawString(80, 670, "张三委员：您提出的提案收悉，现答复如下：")
+    c.showPage()
+    c.setFont(other, 14)
+    c.drawString(80, 700, "我局已安排资金20万元，力争明年完成道路硬化。")
+    c.showPage()
+    c.save()
+    data = path.read_bytes()
+    m = re.search(rb"/BaseFont /[A-Z]{6}\+WenQuanYi[^>]*?(/ToUnicode \d+ 0 R)", data)
+    if m is None:
+        pytest.skip("the CJK font is not wqy-microhei")
+    path.write_bytes(data[:m.start(1)] + b" " * len(m.group(1)) + data[m.end(1):])  # same length: xref stays valid
+    doc = read_file(path)
+    assert doc.status == "ok"
+    assert any("page 1" in w and "Unicode" in w for w in doc.warnings), doc.warnings
+    assert "答复" not in doc.text and "20万元" in doc.text

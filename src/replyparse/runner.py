@@ -249,10 +249,26 @@ class SerialEngine(_Engine):
         return [(idx, work(str(path), self.rules), None)]
 
 
-def _pool_worker(conn, rules, encode: bool) -> None:
+def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
+    """End this worker when the parent is gone (killed with -9, say): a blocked ``recv`` would
+    not notice, because forked siblings hold copies of the parent's pipe ends."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="replyparse-orphan-watch", daemon=True).start()
+
+
+def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
     rules = rules or default_rules()
     while True:
         try:
@@ -288,7 +304,7 @@ class LocalPoolEngine(_Engine):
 
     def _spawn(self) -> _Slot:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode), daemon=True,
+        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid()), daemon=True,
                                 name="replyparse-worker")
         proc.start()
         child.close()
