@@ -63,7 +63,7 @@ def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, 
     return a, b
 
 
-_UNIT_BEFORE = regex.compile(r"(?:每|平均每|人均|户均|村均)[^，,。；;]{0,8}$")
+_UNIT_BEFORE = regex.compile(r"(?:每|平均每|人均|户均|村均|亩均|单个|单项)[^，,。；;]{0,8}$")
 _UNIT_AFTER = regex.compile(r"^\s*(?:/|／|每)\s*\p{Han}{1,3}|^\s*一\s*(?:公里|千米|个|所|户|人|村|亩|平方米|处)")
 
 

@@ -106,6 +106,8 @@ def cn_to_decimal(s: str, strict: bool = False) -> Decimal | None:
             return None
     if s.startswith("+"):
         s = s[1:]
+        if not s:
+            return None
     # Arabic only
     if _ARABIC_FULL.fullmatch(s):
         try:
