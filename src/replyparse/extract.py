@@ -260,6 +260,21 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
                   and c.rule.get("warn", True)}
         if rivals and f in HEADER_FIELDS and f not in ("proposers", "cc", "title", "issuer"):
             warnings.append(f"{f}: found different values {sorted(rivals)[:3]} beside {best.value!r}")
+    _apply_implications(ruleset, families, values, evidence)
     if seg.timeouts:
         warnings.append(f"rules gave up on this text (too slow to match): {', '.join(sorted(set(seg.timeouts)))}")
     return values, evidence, warnings
+
+
+def _apply_implications(ruleset: RuleSet, families, values: dict, evidence: dict) -> None:
+    """Rules with ``when``: a field that follows from others (a CPPCC proposal is a 提案). The
+    evidence span is that of the first field the rule depends on."""
+    for family in families:
+        for rule in ruleset.rules(family):
+            when = rule.get("when")
+            if not when or rule.field is None:
+                continue
+            if all(values.get(k) == v for k, v in when.items()):
+                src = evidence.get(next(iter(when)))
+                values[rule.field] = rule.value
+                evidence[rule.field] = Evidence(rule=rule.id, start=src.start if src else 0, end=src.end if src else 0)
