@@ -131,9 +131,9 @@ def split_names(raw: str) -> list[str]:
 def split_orgs(raw: str) -> list[str]:
     raw = regex.sub(r"^\s*抄\s*送\s*[：:]?", "", raw)
     out = []
-    for part in regex.split(r"[，,、；;\s]+", raw):
+    for part in regex.split(r"[，,、；;\s|｜]+", raw):
         part = part.strip(_EDGE_PUNCT)
-        if part and part not in out:
+        if part and part not in out and regex.search(r"[\p{Han}A-Za-z]", part):  # not a stray table bar
             out.append(part)
     return out
 
