@@ -18,7 +18,7 @@ CATEGORIES = {"funding", "planned", "referred", "explained", "studying", "escala
 
 # floors reached on the clean subset of shared/corpus/real; raise them, never lower them
 FLOOR_VALUE_ROLE_F1 = 0.97
-FLOOR_ACTIONS_F1 = 0.855
+FLOOR_ACTIONS_F1 = 0.88
 
 RULES = load_rules()
 
