@@ -15,7 +15,7 @@ from .normalize import normalise
 from .read import SUPPORTED_EXTS, Document, read_file
 from .record import Record
 from .rules import RuleSet, default_rules
-from .segment import segment
+from .segment import segment, split_letters
 
 
 def _totals(amounts, role):
@@ -67,7 +67,8 @@ def mojibake_warning(text: str) -> str | None:
 _CUT = regex.compile(r"[。！？!?）)\]】”\"]\s*$")
 
 
-def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int] | None = None) -> Record:
+def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int] | None = None,
+                 first_page: int = 1) -> Record:
     """Extract a record from already-normalised text."""
     rec = Record(source=source, text=text)
     seg = segment(text, ruleset)
@@ -91,15 +92,15 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
     if not seg.spans.get("signature") and rec.date is None and not _CUT.search(text):
         rec.warnings.append("text looks cut off: no signature or date, last line unfinished")
     if page_starts:
-        _set_pages(rec, page_starts)
+        _set_pages(rec, page_starts, first_page)
     return rec
 
 
-def _set_pages(rec: Record, page_starts: list[int]) -> None:
+def _set_pages(rec: Record, page_starts: list[int], first_page: int = 1) -> None:
     import bisect
 
     def page(pos):
-        return bisect.bisect_right(page_starts, pos)  # 1-based
+        return bisect.bisect_right(page_starts, pos) + first_page - 1  # 1-based
 
     for a in rec.amounts:
         a.page = page(a.start)
@@ -184,12 +185,30 @@ def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
         # wrong-codec text gives wrong fields; say so instead of guessing
         return [Record(source=doc.path, status="error", reason=garbled, format=doc.format, encoding=doc.encoding,
                        warnings=list(doc.warnings) + [garbled], text=text, pages=spans)]
+    chunks = split_letters(text, ruleset)
+    if len(chunks) > 1:
+        recs = [_chunk_record(text[a:b], f"{doc.path}#{n}", ruleset, spans, a, b)
+                for n, (a, b) in enumerate(chunks, 1)]
+        if sum(r.is_reply_letter for r in recs) >= 2:
+            for r in recs:
+                r.format, r.encoding, r.page_meta = doc.format, doc.encoding, doc.page_meta
+                r.warnings = list(doc.warnings) + r.warnings
+            return recs
     rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None)
     rec.format, rec.encoding, rec.page_meta = doc.format, doc.encoding, doc.page_meta
     _fill_from_page_meta(rec, doc.page_meta)
     rec.pages = spans
     rec.warnings = list(doc.warnings) + rec.warnings
     return [rec]
+
+
+def _chunk_record(text: str, source: str, ruleset: RuleSet, spans: list[list[int]], a: int, b: int) -> Record:
+    """One letter of a file that holds several: offsets are the letter's own, page numbers the file's."""
+    pages = [(i, max(s, a) - a, min(e, b) - a) for i, (s, e) in enumerate(spans, 1) if e > a and s < b] or [(1, 0, b - a)]
+    rec = build_record(text, source, ruleset, [p[1] for p in pages] if len(spans) > 1 else None,
+                       first_page=pages[0][0])
+    rec.pages = [[s, e] for _, s, e in pages]
+    return rec
 
 
 def parse_file(path: str | Path, rules: RuleSet | None = None) -> list[Record]:
