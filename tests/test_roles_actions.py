@@ -17,8 +17,8 @@ SEED = REAL / "seed-xishan-270.txt"
 CATEGORIES = {"funding", "planned", "referred", "explained", "studying", "escalated", "completed"}
 
 # floors reached on the clean subset of shared/corpus/real; raise them, never lower them
-FLOOR_VALUE_ROLE_F1 = 0.97
-FLOOR_ACTIONS_F1 = 0.88
+FLOOR_VALUE_ROLE_F1 = 0.978
+FLOOR_ACTIONS_F1 = 0.885
 
 RULES = load_rules()
 
