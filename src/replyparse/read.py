@@ -593,10 +593,18 @@ def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> 
     which counts as generated like pdfium's own). pdfium gives characters in drawing order, and
     a producer that draws fallback-font glyphs (curly quotes, ○, ∶) or its spaces after the rest
     of the line leaves them at its end."""
-    drawn = [j for j, ch in enumerate(seg) if not (ch.isspace() and generated(start + j))]
-    xs = [box(start + j)[0] for j in drawn]
+    # Han text from the body font comes in order; what a producer draws late is punctuation,
+    # symbols, spaces and the odd fallback glyph, which then sits at the end: probing those, their
+    # neighbours and the line's ends saves a box lookup per character
+    probe = {0, len(seg) - 1}
+    for j, ch in enumerate(seg):
+        if not _HAN_RE.match(ch):
+            probe.update((j - 1, j, j + 1))
+    probe = [j for j in sorted(probe) if 0 <= j < len(seg) and not (seg[j].isspace() and generated(start + j))]
+    xs = [box(start + j)[0] for j in probe]
     if all(b >= a - 1.0 for a, b in zip(xs, xs[1:])):
         return seg, [start + j for j in range(len(seg))]
+    drawn = [j for j, ch in enumerate(seg) if not (ch.isspace() and generated(start + j))]
     drawn.sort(key=lambda j: box(start + j)[0])
     chars: list[str] = []
     where: list[int] = []
