@@ -198,13 +198,12 @@ class _Numbering:
         self.counters: dict[str, dict[int, int]] = {}
         self.style_num: dict[str, tuple[str | None, int | None]] = {}
         self.style_based: dict[str, str] = {}
+        # a template's numbering.xml defines dozens of lists a letter never uses: levels are read
+        # when a paragraph first asks for them
+        self._abstract_el: dict[str, object] = {}
         if root is not None:
             for a in root.iter(_wq("abstractNum")):
-                aid = a.get(_wq("abstractNumId"))
-                self.abstract[aid] = {int(lv.get(_wq("ilvl"), "0")): self._level(lv) for lv in a.iter(_wq("lvl"))}
-                link = a.find(_wq("numStyleLink"))
-                if link is not None:
-                    self.abstract[aid]["_link"] = link.get(_wq("val"))  # type: ignore[index]
+                self._abstract_el[a.get(_wq("abstractNumId"))] = a
             for n in root.iter(_wq("num")):
                 nid = n.get(_wq("numId"))
                 an = n.find(_wq("abstractNumId"))
@@ -243,9 +242,19 @@ class _Numbering:
                       suff=val("suff", "tab"), restart=int(restart) if restart is not None else None,
                       legal=lv.find(_wq("isLgl")) is not None)
 
+    def _abstract_levels(self, aid: str) -> dict:
+        if aid not in self.abstract and aid in self._abstract_el:
+            a = self._abstract_el[aid]
+            levels = {int(lv.get(_wq("ilvl"), "0")): self._level(lv) for lv in a.iter(_wq("lvl"))}
+            link = a.find(_wq("numStyleLink"))
+            if link is not None:
+                levels["_link"] = link.get(_wq("val"))
+            self.abstract[aid] = levels
+        return self.abstract.get(aid, {})
+
     def levels(self, num_id: str) -> tuple[dict[int, _Level], dict[int, int]]:
         aid, starts, overrides = self.nums.get(num_id, (None, {}, {}))
-        levels = dict(self.abstract.get(aid, {})) if aid is not None else {}
+        levels = dict(self._abstract_levels(aid)) if aid is not None else {}
         link = levels.pop("_link", None)  # type: ignore[call-overload]
         if link and link in self.style_num and self.style_num[link][0] and self.style_num[link][0] != num_id:
             levels, _ = self.levels(self.style_num[link][0])
