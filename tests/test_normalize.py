@@ -19,3 +19,21 @@ def test_traditional_converted_only_when_traditional():
     # a Simplified text keeps characters that OpenCC would rewrite (乾)
     text, changed = to_simplified("乾县人民政府关于建议的答复")
     assert not changed and text.startswith("乾县")
+
+
+def test_other_line_breaks_become_newlines():
+    # Word's soft (\v) and page (\f) breaks in text exports, Unicode separators from web pages
+    assert normalise("关于建议的答复\u2028张三代表：\v您提出的建议收悉。\f第二页\u2029末段\x85完") == \
+        "关于建议的答复\n张三代表：\n您提出的建议收悉。\n第二页\n末段\n完"
+
+
+def test_a_letter_with_unicode_line_separators_parses_like_the_original(tmp_path):
+    from pathlib import Path
+
+    from replyparse.pipeline import parse_file
+
+    src = Path(__file__).resolve().parents[1] / "corpus" / "ry-jianyi-2013-071.txt"
+    p = tmp_path / "sep.txt"
+    p.write_text(src.read_text("utf-8").replace("\n", "\u2028"), encoding="utf-8")
+    a, b = parse_file(src)[0], parse_file(p)[0]
+    assert (a.title, a.issuer, a.proposers, a.date) == (b.title, b.issuer, b.proposers, b.date)
