@@ -129,7 +129,7 @@ def split_names(raw: str) -> list[str]:
 
 
 def split_orgs(raw: str) -> list[str]:
-    raw = regex.sub(r"^\s*抄\s*送\s*[：:]?", "", raw)
+    raw = regex.sub(r"抄\s*[送报]\s*[：:]?", "、", raw)  # 抄报：A；抄送：B on one line
     out = []
     for part in regex.split(r"[，,、；;\s|｜]+", raw):
         part = part.strip(_EDGE_PUNCT)
