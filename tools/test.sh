@@ -10,6 +10,9 @@ fc-list 2>/dev/null | grep -qi "hanamin" || need+=(fonts-hanazono)
 fc-list 2>/dev/null | grep -qi "dejavusans" || need+=(fonts-dejavu-core)
 # LibreOffice: the .doc/.wps reader, and a second PDF producer for the format tests
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# Tesseract with its Simplified Chinese model: parse --ocr for scanned PDFs
+command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -q chi_sim \
+  || need+=(tesseract-ocr tesseract-ocr-chi-sim)
 if ((${#need[@]})); then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fontconfig "${need[@]}" >/dev/null) \
     || echo "warning: could not install ${need[*]}; tests that need them are skipped or fail"

@@ -43,12 +43,13 @@ def file_sha256(path: str | Path) -> str | None:
     return h.hexdigest()
 
 
-def process_file(path: str | Path, rules: RuleSet | None = None) -> FileResult:
-    """Read and parse one file; never raises for bad input (the row says what went wrong)."""
+def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
+    """Read and parse one file; never raises for bad input (the row says what went wrong).
+    With ``ocr``, a scanned PDF is read by OCR instead of being left ``needs_ocr``."""
     t0 = time.perf_counter()
     res = FileResult(path=str(path), sha256=file_sha256(path))
     try:
-        doc = read_file(path)
+        doc = read_file(path, ocr=ocr)
         res.format, res.encoding, res.pages = doc.format, doc.encoding, len(doc.pages)
         res.records = parse_document(doc, rules or default_rules())
     except Exception as e:  # a bug on one file must not stop a batch of thousands

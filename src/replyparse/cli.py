@@ -20,8 +20,9 @@ def cmd_parse(args) -> int:
     ruleset = _rules(args)
     out_dir = getattr(args, "out", None)
     cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
-    opts = RunOptions(workers=args.workers, timeout=args.timeout, force=args.force, quiet=args.quiet,
-                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir)
+    timeout = args.timeout if args.timeout is not None else (900.0 if args.ocr else 120.0)  # OCR: seconds a page
+    opts = RunOptions(workers=args.workers, timeout=timeout, force=args.force, quiet=args.quiet,
+                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir, ocr=args.ocr)
     if opts.engine == "dask" and not opts.scheduler:
         print("replyparse: --engine dask needs --scheduler ADDRESS", file=sys.stderr)
         return 2
@@ -151,10 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", metavar="DIR", help="write the letters/amounts/actions/files tables here "
                     "instead of records to -o/standard output (docs/tables.md)")
     sp.add_argument("--formats", default="csv,jsonl", help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
+    sp.add_argument("--ocr", action="store_true",
+                    help="read scanned PDFs (no text layer) with Tesseract (tesseract-ocr, tesseract-ocr-chi-sim) "
+                         "instead of reporting them needs_ocr; slow: seconds a page")
     bulk = sp.add_argument_group("bulk runs (docs/bulk.md)")
     bulk.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    bulk.add_argument("--timeout", type=float, default=120.0,
-                      help="seconds per file before it becomes an error row (default 120; 0: no limit)")
+    bulk.add_argument("--timeout", type=float, default=None,
+                      help="seconds per file before it becomes an error row (default 120, with --ocr 900; 0: no limit)")
     bulk.add_argument("--force", action="store_true", help="ignore cached results and parse every file again")
     bulk.add_argument("--cache", help="result cache folder (default: OUT/.cache with --out, else none)")
     bulk.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")

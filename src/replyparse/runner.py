@@ -52,6 +52,7 @@ class RunOptions:
     scheduler: object = None  # dask scheduler address, or a dask.distributed.Client
     cache_dir: str | Path | None = None  # None: no cache
     window: int | None = None  # max files in flight + waiting for order; None: from workers
+    ocr: bool = False  # read scanned PDFs with Tesseract instead of leaving them needs_ocr
 
 
 @dataclass
@@ -88,10 +89,10 @@ def _test_slow(path: str) -> None:
         time.sleep(float(secs or 3600))
 
 
-def work(path: str, rules: RuleSet | None = None) -> FileResult:
+def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
     """What every engine runs for one file."""
     _test_slow(str(path))
-    return process_file(path, rules)
+    return process_file(path, rules, ocr=ocr)
 
 
 def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) -> FileResult:
@@ -216,6 +217,7 @@ def _rebase(data: dict, path) -> FileResult:
 
 class _Engine:
     capacity = 1
+    ocr = False  # read scanned PDFs by OCR (RunOptions.ocr)
 
     def free(self) -> int:
         raise NotImplementedError
@@ -232,8 +234,8 @@ class _Engine:
 
 
 class SerialEngine(_Engine):
-    def __init__(self, rules: RuleSet):
-        self.rules, self.task = rules, None
+    def __init__(self, rules: RuleSet, ocr: bool = False):
+        self.rules, self.task, self.ocr = rules, None, ocr
 
     def free(self) -> int:
         return 0 if self.task else 1
@@ -246,7 +248,7 @@ class SerialEngine(_Engine):
             return []
         idx, path = self.task
         self.task = None
-        return [(idx, work(str(path), self.rules), None)]
+        return [(idx, work(str(path), self.rules, self.ocr), None)]
 
 
 def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
@@ -263,7 +265,7 @@ def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="replyparse-orphan-watch", daemon=True).start()
 
 
-def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None) -> None:
+def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: bool = False) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -278,7 +280,7 @@ def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None) -> No
         if msg is None:
             return
         idx, path = msg
-        res = work(path, rules)
+        res = work(path, rules, ocr)
         # the cache entry is made here, in parallel, not in the parent
         conn.send((idx, res, encode_result(res) if encode and res.sha256 and cacheable(res) else None))
 
@@ -294,8 +296,9 @@ class LocalPoolEngine(_Engine):
     """N worker processes fed one file at a time; a worker that overruns the timeout or dies is
     killed and replaced, and its file becomes an ``error`` row."""
 
-    def __init__(self, rules: RuleSet, workers: int, timeout: float | None, encode: bool = False):
-        self.encode = encode
+    def __init__(self, rules: RuleSet, workers: int, timeout: float | None, encode: bool = False,
+                 ocr: bool = False):
+        self.encode, self.ocr = encode, ocr
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         self.ctx = mp.get_context(method)
         self.rules, self.timeout = rules, timeout or None
@@ -304,7 +307,8 @@ class LocalPoolEngine(_Engine):
 
     def _spawn(self) -> _Slot:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid()), daemon=True,
+        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid(), self.ocr),
+                                daemon=True,
                                 name="replyparse-worker")
         proc.start()
         child.close()
@@ -382,7 +386,8 @@ class DaskEngine(_Engine):
     """Each file a task on a ``dask.distributed`` cluster. On a timeout the task is cancelled
     and, where the cluster has nannies, the worker running it is restarted."""
 
-    def __init__(self, rules: RuleSet, scheduler, timeout: float | None):
+    def __init__(self, rules: RuleSet, scheduler, timeout: float | None, ocr: bool = False):
+        self.ocr = ocr
         try:
             from dask.distributed import Client
         except ImportError as e:  # pragma: no cover - depends on the extra
@@ -401,7 +406,7 @@ class DaskEngine(_Engine):
         return self.capacity - len(self.futures)
 
     def submit(self, idx, path, sha256):
-        fut = self.client.submit(work, str(path), self.rules, pure=False)
+        fut = self.client.submit(work, str(path), self.rules, self.ocr, pure=False)
         self.futures[fut] = (idx, path, sha256, time.monotonic())
 
     def wait(self, timeout):
@@ -462,13 +467,14 @@ class DaskEngine(_Engine):
 
 def make_engine(rules: RuleSet, options: RunOptions) -> _Engine:
     if options.engine == "dask":
-        return DaskEngine(rules, options.scheduler, options.timeout)
+        return DaskEngine(rules, options.scheduler, options.timeout, ocr=options.ocr)
     if options.engine != "local":
         raise ValueError(f"unknown engine {options.engine!r}")
     workers = options.workers or cpu_count()
     if workers <= 1 and not options.timeout:
-        return SerialEngine(rules)
-    return LocalPoolEngine(rules, max(1, workers), options.timeout, encode=options.cache_dir is not None)
+        return SerialEngine(rules, ocr=options.ocr)
+    return LocalPoolEngine(rules, max(1, workers), options.timeout, encode=options.cache_dir is not None,
+                           ocr=options.ocr)
 
 
 # ---------------------------------------------------------------- the run
@@ -512,7 +518,8 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
     paths = list(paths)
     show = opts.progress if opts.progress is not None else (not opts.quiet and sys.stderr.isatty())
     total = sum(1 for _ in iter_paths(paths)) if show else None
-    cache = ResultCache(opts.cache_dir, rules.version) if opts.cache_dir else None
+    # an OCR run reads scans a plain run leaves needs_ocr: their results are cached apart
+    cache = ResultCache(opts.cache_dir, rules.version + (":ocr" if opts.ocr else "")) if opts.cache_dir else None
     t0 = time.perf_counter()
     engine = make_engine(rules, opts)
     window = opts.window or max(64, engine.capacity * 8)
