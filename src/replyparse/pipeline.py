@@ -211,9 +211,10 @@ def _chunk_record(text: str, source: str, ruleset: RuleSet, spans: list[list[int
     return rec
 
 
-def parse_file(path: str | Path, rules: RuleSet | None = None) -> list[Record]:
-    """Parse one file; always returns at least one record (an error record for bad input)."""
-    return parse_document(read_file(path), rules)
+def parse_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> list[Record]:
+    """Parse one file; always returns at least one record (an error record for bad input).
+    With ``ocr``, a scanned PDF is read by Tesseract instead of coming back ``needs_ocr``."""
+    return parse_document(read_file(path, ocr=ocr), rules)
 
 
 def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -244,7 +245,7 @@ def _walk(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def parse_paths(paths: Iterable[str | Path], rules: RuleSet | None = None) -> Iterator[Record]:
+def parse_paths(paths: Iterable[str | Path], rules: RuleSet | None = None, ocr: bool = False) -> Iterator[Record]:
     ruleset = rules or default_rules()
     for p in iter_paths(paths):
-        yield from parse_file(p, ruleset)
+        yield from parse_file(p, ruleset, ocr=ocr)
