@@ -68,13 +68,6 @@ def test_ocr_reads_the_scan_into_the_same_record(scan, ocr_doc):
     assert same >= len(HEADER_FIELDS) - 2
 
 
-def test_python_api_ocr(scan, ocr_doc):
-    _, pdf = scan
-    assert parse_file(pdf)[0].status == "needs_ocr"
-    assert parse_document(ocr_doc)[0].status == "ok"
-    assert parse_file.__defaults__[-1] is False  # OCR stays opt-in
-
-
 def test_parse_ocr_flag(scan, tmp_path):
     if find_tesseract() is None:
         pytest.skip("Tesseract is not installed")
