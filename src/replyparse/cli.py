@@ -150,12 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=["jsonl", "json"], default="jsonl")
     sp.add_argument("--rules", action="append", help="a folder of rule files layered over the built-in ones")
     sp.add_argument("--out", metavar="DIR", help="write the letters/amounts/actions/files tables here "
-                    "instead of records to -o/standard output (docs/tables.md)")
+                    "instead of records to -o/standard output (README: Tables)")
     sp.add_argument("--formats", default="csv,jsonl", help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
     sp.add_argument("--ocr", action="store_true",
                     help="read scanned PDFs (no text layer) with Tesseract (tesseract-ocr, tesseract-ocr-chi-sim) "
                          "instead of reporting them needs_ocr; slow: seconds a page")
-    bulk = sp.add_argument_group("bulk runs (docs/bulk.md)")
+    bulk = sp.add_argument_group("bulk runs (README: Bulk runs)")
     bulk.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     bulk.add_argument("--timeout", type=float, default=None,
                       help="seconds per file before it becomes an error row (default 120, with --ocr 900; 0: no limit)")
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .search import add_subcommands as add_search_subcommands
 
-    add_search_subcommands(sub)  # index, search, export (docs/search.md)
+    add_search_subcommands(sub)  # index, search, export (README: Search)
     return p
 
 

@@ -857,7 +857,7 @@ def cmd_export(args) -> int:
 
 
 def add_subcommands(sub) -> None:
-    """The ``index``, ``search`` and ``export`` subcommands (docs/search.md)."""
+    """The ``index``, ``search`` and ``export`` subcommands (README: Search)."""
     sp = sub.add_parser("index", help="build or update a full-text index (SQLite FTS5) of letters")
     sp.add_argument("paths", nargs="+", help="files, folders, or JSONL written by replyparse parse")
     sp.add_argument("--db", required=True, help="the index file (.sqlite); created when missing")

@@ -10,7 +10,7 @@ Two ways in:
   built at ``close()`` from the streamed CSV, a chunk at a time.
 
 Every column of every table is declared once below (``COLUMNS``); the CSV, XLSX and Parquet
-writers and the readers (``read_tables``) all follow that declaration. ``docs/tables.md``
+writers and the readers (``read_tables``) all follow that declaration. The README (Tables)
 documents the columns.
 """
 from __future__ import annotations
