@@ -29,6 +29,9 @@ def scan(tmp_path_factory, corpus_dir):
     pages = [pdf[i].render(scale=200 / 72).to_pil().convert("RGB") for i in range(len(pdf))]
     pdf.close()
     out = base / "scan.pdf"
+    gray = [pg.convert("L") for pg in pages]
+    gray[0].save(base / "page1.png")
+    gray[0].save(base / "scan.tif", save_all=True, append_images=gray[1:], compression="tiff_deflate")
     pages[0].save(out, save_all=True, append_images=pages[1:], resolution=200)
     return src, out
 
@@ -80,3 +83,20 @@ def test_parse_ocr_flag(scan, tmp_path):
 
     rows = list(csv.DictReader(open(out / "files.csv", encoding="utf-8-sig")))
     assert [(r["status"], r["letters"]) for r in rows] == [("ok", "1")]
+
+
+def test_image_scans(scan, tmp_path):
+    src, pdf = scan
+    tif, png = pdf.with_name("scan.tif"), pdf.with_name("page1.png")
+    doc = read_file(tif)
+    assert doc.status == "needs_ocr" and "2 pages" in doc.reason
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    assert read_file(bad).status == "error"
+    if find_tesseract() is None:
+        pytest.skip("Tesseract is not installed")
+    got, want = parse_file(png, ocr=True)[0], parse_file(src)[0]
+    assert got.status == "ok" and got.format == "png"
+    # the first page holds the title, the addressee and the opening
+    for f in ("title", "proposal_no", "term", "session", "proposal_kind", "proposers"):
+        assert getattr(got, f) == getattr(want, f), f

@@ -20,7 +20,8 @@ DOCX_EXTS = {".docx", ".docm"}
 LEGACY_WORD_EXTS = {".doc", ".wps"}
 PDF_EXTS = {".pdf"}
 HTML_EXTS = {".html", ".htm", ".shtml", ".xhtml"}
-SUPPORTED_EXTS = TEXT_EXTS | DOCX_EXTS | LEGACY_WORD_EXTS | PDF_EXTS | HTML_EXTS
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}  # scans: read only with OCR
+SUPPORTED_EXTS = TEXT_EXTS | DOCX_EXTS | LEGACY_WORD_EXTS | PDF_EXTS | HTML_EXTS | IMAGE_EXTS
 MAX_TEXT_BYTES = 50 * 1024 * 1024  # a letter is kilobytes; anything this big is not one letter
 
 
@@ -1263,6 +1264,23 @@ def _read_by_content(p: Path, ext: str) -> Document:
     return doc
 
 
+def read_image(path: Path) -> Document:
+    """A scanned page as an image file: no text without OCR (``needs_ocr``); a file that is not
+    a readable image is an error."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    fmt = path.suffix.lower().lstrip(".")
+    try:
+        with Image.open(path) as im:
+            n = sum(1 for _ in ImageSequence.Iterator(im))
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        return Document(path=str(path), format=fmt, status="error", reason=f"not a readable image: {e}")
+    return Document(path=str(path), format=fmt, status="needs_ocr", pages=[""] * n,
+                    reason=f"an image ({n} page{'s' if n > 1 else ''} of a scan): needs OCR")
+
+
+READERS.update({ext: read_image for ext in IMAGE_EXTS})
+
 # ---------------------------------------------------------------- OCR (opt-in)
 
 OCR_LANGS = "chi_sim"  # it reads digits and Latin too; adding eng makes it guess English words in Chinese lines
@@ -1306,14 +1324,42 @@ def _ocr_lines(text: str) -> list[str]:
     return out
 
 
-def ocr_pdf(path: Path, doc: Document) -> Document:
-    """A scanned PDF read with Tesseract (``tesseract`` with the ``chi_sim`` model): each page
-    rendered at 300 dpi, recognised, cleaned of the spaces OCR puts between CJK characters and of
-    running headers, footers and page numbers. Without Tesseract the document stays ``needs_ocr``
-    and says what to install."""
-    import tempfile
+def _page_images(path: Path, tmp: Path) -> list[Path]:
+    """The pages of a scan as image files Tesseract reads: a PDF's pages rendered at 300 dpi,
+    each frame of a (multi-page) TIFF, or the image itself."""
+    if path.suffix.lower() in PDF_EXTS:
+        import pypdfium2 as pdfium
 
-    import pypdfium2 as pdfium
+        out = []
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            for i in range(len(pdf)):
+                img = tmp / f"p{i}.png"
+                pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().save(img)
+                out.append(img)
+        finally:
+            pdf.close()
+        return out
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as im:
+        frames = list(ImageSequence.Iterator(im))
+        if len(frames) == 1:
+            return [path]
+        out = []
+        for i, fr in enumerate(frames):
+            img = tmp / f"p{i}.png"
+            fr.convert("L").save(img)
+            out.append(img)
+        return out
+
+
+def ocr_scan(path: Path, doc: Document) -> Document:
+    """A scan (a PDF without a text layer, or an image) read with Tesseract (``chi_sim``): each
+    page recognised, cleaned of the spaces OCR puts between CJK characters and of running
+    headers, footers and page numbers. Without Tesseract the document stays ``needs_ocr`` and
+    says what to install."""
+    import tempfile
 
     exe = find_tesseract()
     if exe is None:
@@ -1322,25 +1368,19 @@ def ocr_pdf(path: Path, doc: Document) -> Document:
         return doc
     pages: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="replyparse-ocr-") as tmp:
-        pdf = pdfium.PdfDocument(str(path))
-        try:
-            for i in range(len(pdf)):
-                img = Path(tmp) / f"p{i}.png"
-                pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().save(img)
-                try:
-                    proc = subprocess.run([exe, str(img), "-", "-l", OCR_LANGS, "--psm", "6",
-                                           "-c", "preserve_interword_spaces=1"],
-                                          capture_output=True, text=True, timeout=OCR_PAGE_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    proc = None
-                if proc is None or proc.returncode != 0:
-                    doc.warnings.append(f"OCR failed on page {i + 1}: "
-                                        f"{'timeout' if proc is None else (proc.stderr or '').strip()[:120]}")
-                    pages.append([])
-                    continue
-                pages.append(_ocr_lines(proc.stdout))
-        finally:
-            pdf.close()
+        for i, img in enumerate(_page_images(path, Path(tmp))):
+            try:
+                proc = subprocess.run([exe, str(img), "-", "-l", OCR_LANGS, "--psm", "6",
+                                       "-c", "preserve_interword_spaces=1"],
+                                      capture_output=True, text=True, timeout=OCR_PAGE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc = None
+            if proc is None or proc.returncode != 0:
+                doc.warnings.append(f"OCR failed on page {i + 1}: "
+                                    f"{'timeout' if proc is None else (proc.stderr or '').strip()[:120]}")
+                pages.append([])
+                continue
+            pages.append(_ocr_lines(proc.stdout))
     # running headers and footers: the same first or last line on most pages
     def key(t):
         return regex.sub(r"\d+", "#", regex.sub(r"\s+", "", t))
@@ -1375,9 +1415,9 @@ def ocr_pdf(path: Path, doc: Document) -> Document:
 def read_file(path: str | Path, ocr: bool = False) -> Document:
     """Read one input file; never raises. With ``ocr``, a PDF without a text layer is read by OCR."""
     doc = _read_file(path)
-    if ocr and doc.status == "needs_ocr" and doc.format == "pdf":
+    if ocr and doc.status == "needs_ocr":
         try:
-            doc = ocr_pdf(Path(path), doc)
+            doc = ocr_scan(Path(path), doc)
         except Exception as e:  # OCR trouble leaves the file as it was: needs_ocr, with the reason
             doc.warnings.append(f"OCR failed: {type(e).__name__}: {e}")
     return doc
