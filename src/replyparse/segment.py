@@ -182,7 +182,11 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
         if r:
             sal_idx = i
             seg.salutation_rule = r.id
-            seg.add("salutation", ln.start, ln.end)
+            # an addressee with the reply running on after its colon (张三代表：您提出的…): the
+            # salutation ends at the colon and the body starts there
+            colon = _COLON.search(ln.text)
+            sal_end = ln.start + colon.end() if colon and ln.text[colon.end():].strip() else ln.end
+            seg.add("salutation", ln.start, sal_end)
             break
 
     stop = sal_idx if sal_idx is not None else min(n, 40)
@@ -201,7 +205,11 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     seg.add("head", 0, min(len(text), max(head_end, 400)))
 
     # signature: from the closing formula (此复 / 特此函复 / 以上答复 …) or the last date line on
-    body_start = lines[sal_idx].end + 1 if sal_idx is not None else head_end
+    if sal_idx is None:
+        body_start = head_end
+    else:
+        sal_end = seg.spans["salutation"][0][1]
+        body_start = sal_end if sal_end < lines[sal_idx].end else lines[sal_idx].end + 1
     sig_start = None
     for i in range(n - 1, -1, -1):
         if lines[i].start < body_start:
@@ -258,6 +266,7 @@ def _rules_by_field(ruleset: RuleSet) -> dict[str, list]:
 
 
 _SENTENCE = regex.compile(r"[。；;！？!?]")
+_COLON = regex.compile(r"[：:]")
 _CLAUSE = regex.compile(r"[，,]")
 
 
