@@ -52,15 +52,14 @@ class _Ctx:
 
 
 def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, int]:
-    a = pos
-    lo = max(0, pos - limit)
-    while a > lo and not pat.match(text[a - 1]):
-        a -= 1
-    b = end
-    hi = min(len(text), end + limit)
-    while b < hi and not pat.match(text[b]):
-        b += 1
-    return a, b
+    """The [start, end) of the sentence or clause around [pos, end): from just after the last
+    boundary character before it to the first one after it, at most ``limit`` away."""
+    lo, hi = max(0, pos - limit), min(len(text), end + limit)
+    a = lo
+    for m in pat.finditer(text, lo, pos):
+        a = m.end()
+    m = pat.search(text, end, hi)
+    return a, (m.start() if m else hi)
 
 
 _UNIT_BEFORE = regex.compile(r"(?:每|平均每|人均|户均|村均|亩均|单个|单项)[^，,。；;]{0,8}$")

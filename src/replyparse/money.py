@@ -183,13 +183,13 @@ def _candidates(text: str, ruleset: RuleSet, lenient: bool = False):
 
 def _select(cands):
     cands = sorted(cands, key=lambda c: (-(c[1] - c[0]), -c[2].priority, c[0]))
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(max((c[1] for c in cands), default=0))  # characters a longer candidate already covers
     chosen = []
     for c in cands:
         s, e = c[0], c[1]
-        if any(s < te and ts < e for ts, te in taken):
+        if any(taken[s:e]):
             continue
-        taken.append((s, e))
+        taken[s:e] = b"\x01" * (e - s)
         chosen.append(c)
     chosen.sort(key=lambda c: c[0])
     return chosen
