@@ -86,6 +86,8 @@ ADVERSARIAL = [
     ("代表、" * 3000) + "代表：",
     "关于" * 5000 + "的答复",
     "\n".join(["联系人：" + "张" * 500] * 200),
+    # thousands of amounts in one sentence of a letter (sentence bounds were once quadratic)
+    "关于第5号建议的答复\n李四代表：\n您提出的建议收悉，现答复如下：\n" + "安排资金50万元、" * 8000,
 ]
 
 
