@@ -18,7 +18,7 @@ CATEGORIES = {"funding", "planned", "referred", "explained", "studying", "escala
 
 # floors reached on the clean subset of shared/corpus/real; raise them, never lower them
 FLOOR_VALUE_ROLE_F1 = 0.978
-FLOOR_ACTIONS_F1 = 0.885
+FLOOR_ACTIONS_F1 = 0.892
 
 RULES = load_rules()
 
