@@ -233,6 +233,11 @@ def _propose(rule: Rule, m, off: int = 0) -> list[tuple[str, Any, int, int]]:
     return [o for o in out if o[1] not in (None, "", [])]
 
 
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
 def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_FAMILIES):
     """Return (values, evidence, warnings) for the header fields."""
     cands: dict[str, list[Candidate]] = {}
@@ -245,13 +250,19 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
     evidence: dict[str, Evidence] = {}
     warnings: list[str] = []
     for f, cs in cands.items():
-        best = max(cs, key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
+        # a rule of priority 0 is a hint only: it may lengthen a value found otherwise (the
+        # fullest form of a name), never give one alone
+        if all(c.rule.priority <= 0 for c in cs):
+            continue
+        best = max((c for c in cs if c.rule.priority > 0), key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
         if f in FULLEST_FORM:
             # the fullest form of the same name elsewhere in the letter (昆明市西山区民政局 over 西山区民政局)
             longer = [c for c in cs if isinstance(c.value, str) and len(c.value) > len(best.value) and (
-                best.value in c.value
+                (best.value in c.value and (c.rule.priority > 0 or c.value.endswith(best.value)))
                 # an abbreviation (开江县住建局) beside the full name (开江县住房和城乡规划建设局)
-                or (c.rule.priority >= 20 and c.value[:2] == best.value[:2] and c.value[-1] == best.value[-1]))]
+                or (c.rule.priority >= 20 and c.value[:2] == best.value[:2] and c.value[-1] == best.value[-1])
+                # a shortened place name (某州教育局 for 某自治州教育局): every character kept, in order
+                or (c.value[:2] == best.value[:2] and c.value[-1] == best.value[-1] and _subsequence(best.value, c.value)))]
             if longer:
                 best = max(longer, key=lambda c: (len(c.value), c.rule.priority))
         values[f] = best.value
