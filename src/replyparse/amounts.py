@@ -29,15 +29,16 @@ FAMILY = "roles"
 
 _SENT_END = regex.compile(r"[。；;！？!?\n]")
 _CLAUSE_END = regex.compile(r"[，,：:。；;！？!?\n]")
+_LINE_END = regex.compile(r"\n")
 
 
 # --------------------------------------------------------------------------- money spans
 
 
-def _money_spans(text: str, ruleset: RuleSet):
+def _money_spans(text: str, ruleset: RuleSet, warnings: list[str] | None = None):
     from .money import find_money
 
-    return find_money(text, ruleset)
+    return find_money(text, ruleset, warnings=warnings)
 
 
 # --------------------------------------------------------------------------- context
@@ -47,6 +48,7 @@ def _money_spans(text: str, ruleset: RuleSet):
 class _Ctx:
     sent: tuple[int, int]
     clause: tuple[int, int]
+    line: tuple[int, int]
     in_zone: bool
     unit: bool
 
@@ -92,7 +94,7 @@ def _zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
 
 def _rule_matches(rule, text: str, ctx: _Ctx, s) -> bool:
     scope = rule.get("scope", "clause")
-    a, b = ctx.sent if scope in ("sentence", "line", "paragraph") else ctx.clause
+    a, b = ctx.line if scope in ("line", "paragraph") else ctx.sent if scope == "sentence" else ctx.clause
     window = rule.get("window")
     before = text[a:s.start]
     after = text[s.end:b]
@@ -121,18 +123,39 @@ def _role_rules(ruleset: RuleSet):
     return [r for r in ruleset.rules(FAMILY) if r.get("role") or r.get("kind") in ("inherit",)]
 
 
+def _same_run(rule, ctx: _Ctx, prev_ctx: _Ctx) -> bool:
+    """An inherit rule looks back within its scope: the sentence, or with ``scope: line`` /
+    ``paragraph`` the line (a run of items separated by ；)."""
+    if rule.get("scope") in ("line", "paragraph"):
+        return prev_ctx.line == ctx.line
+    return prev_ctx.sent == ctx.sent
+
+
 def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None):
+    """``(role, rule id, unsure)``. The highest-priority matching rule decides; rules of one
+    priority are cues of equal weight, so when two of them match with different roles the cues
+    disagree and the role is ``other``, unsure. A rule with ``warn: true`` (the default rule:
+    no cue fired) also leaves the role unsure."""
+    top = None
     for r in rules:
+        if top is not None and r.priority < top.priority:
+            break
         kind = r.get("kind")
         if kind == "inherit":
-            if prev is None or prev_ctx is None or prev_ctx.sent != ctx.sent:
+            if top is not None or prev is None or prev_ctx is None or not _same_run(r, ctx, prev_ctx):
                 continue
             if _rule_matches(r, text, ctx, s):
-                return prev.role, r.id
+                return prev.role, r.id, False
             continue
-        if kind == "default" or _rule_matches(r, text, ctx, s):
-            return r.get("role"), r.id
-    return "other", None
+        if not (kind == "default" or _rule_matches(r, text, ctx, s)):
+            continue
+        if top is None:
+            top = r
+        elif r.get("role") != top.get("role"):
+            return "other", top.id, True
+    if top is None:
+        return "other", None, True
+    return top.get("role"), top.id, bool(top.get("warn", False))
 
 
 # --------------------------------------------------------------------------- purpose / funder
@@ -236,8 +259,11 @@ _PART_LEAD = regex.compile(r"其中")
 # --------------------------------------------------------------------------- entry point
 
 
-def extract_amounts(text: str, seg, ruleset: RuleSet) -> list[Amount]:
-    spans = sorted(_money_spans(text, ruleset), key=lambda s: s.start)
+def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None = None) -> list[Amount]:
+    """The amounts of ``text`` with their roles. When ``warnings`` is given, what a reviewer
+    should check is appended to it: an amount whose role is unsure (``role unsure: 12万元 at
+    345``), an amount left out because its leading digit was lost to mojibake."""
+    spans = sorted(_money_spans(text, ruleset, warnings), key=lambda s: s.start)
     if not spans:
         return []
     zones = _zones(text, ruleset)
@@ -247,10 +273,13 @@ def extract_amounts(text: str, seg, ruleset: RuleSet) -> list[Amount]:
     for s in spans:
         ctx = _Ctx(sent=_bounds(text, s.start, s.end, _SENT_END),
                    clause=_bounds(text, s.start, s.end, _CLAUSE_END),
+                   line=_bounds(text, s.start, s.end, _LINE_END, limit=1000),
                    in_zone=any(a <= s.start and s.end <= b for a, b, _ in zones),
                    unit=_is_unit(text, s))
         prev = amounts[-1] if amounts else None
-        role, rid = _decide(rules, text, ctx, s, prev, ctxs[-1] if ctxs else None)
+        role, rid, unsure = _decide(rules, text, ctx, s, prev, ctxs[-1] if ctxs else None)
+        if unsure and warnings is not None:
+            warnings.append(f"role unsure: {s.text} at {s.start}")
         amt = Amount(text=s.text, value_yuan=s.value_yuan, value_max_yuan=s.value_max_yuan,
                      approx=bool(s.approx), role=role, start=s.start, end=s.end, rule=rid)
         if role != "other":

@@ -157,8 +157,51 @@ def _context_ok(text: str, m, rule) -> bool:
     return False
 
 
-def _candidates(text: str, ruleset: RuleSet, lenient: bool = False):
+def _kuai_ok(text: str, m, checks) -> bool:
+    """块 (without 钱) is money only as a colloquial yuan: a money word right before the amount
+    (每人补贴200块) or right after it; as a counter (更换水表820块) it is not."""
+    unit = _g(m, "unit")
+    if not unit or not unit.startswith("块") or unit.startswith("块钱"):
+        return True
+    before, after = checks
+    left = text[max(0, m.start() - 12):m.start()]
+    cut = None
+    for cut in _SENT_END.finditer(left):
+        pass
+    if cut is not None:
+        left = left[cut.end():]
+    return bool(before.search(left) or after.search(text[m.end():m.end() + 8]))
+
+
+_AUX: dict[int, tuple] = {}
+
+
+def _aux(ruleset: RuleSet):
+    """The money family's helper patterns (KUAI_BEFORE, KUAI_AFTER, LOST_DIGIT_BEFORE), compiled
+    once per rule set; None for one a layered rule set lacks."""
+    hit = _AUX.get(id(ruleset))
+    if hit is not None and hit[0] is ruleset:
+        return hit[1]
     out = []
+    for name in ("KUAI_BEFORE", "KUAI_AFTER", "LOST_DIGIT_BEFORE"):
+        try:
+            out.append(ruleset.compile(FAMILY, "{%s}" % name))
+        except Exception:
+            out.append(None)
+    _AUX[id(ruleset)] = (ruleset, out)
+    return out
+
+
+def _lost_digit(text: str, m, pattern) -> bool:
+    """The amount's number starts right after mojibake (a replacement or private-use character,
+    锟斤拷, a ? between Han characters and digits): its leading digits may be lost."""
+    return bool(pattern.search(text[max(0, m.start() - 4):m.start()]))
+
+
+def _candidates(text: str, ruleset: RuleSet, lenient: bool = False, dropped: list | None = None):
+    out = []
+    kb, ka, lost = (None, None, None) if lenient else _aux(ruleset)
+    kuai = (kb, ka) if kb is not None and ka is not None else None
     for rule in ruleset.rules(FAMILY):
         if rule.pattern is None:
             continue
@@ -176,6 +219,12 @@ def _candidates(text: str, ruleset: RuleSet, lenient: bool = False):
             except Exception:  # never raise on odd text; a bad span is simply not money
                 vals = None
             if vals is None:
+                continue
+            if kuai is not None and not _kuai_ok(text, m, kuai):
+                continue
+            if lost is not None and _lost_digit(text, m, lost):
+                if dropped is not None:
+                    dropped.append(m)
                 continue
             out.append((m.start(), m.end(), rule, m, vals))
     return out
@@ -202,15 +251,26 @@ def _span(c) -> MoneySpan:
                      rule=rule.id, unit_explicit=rule.get("kind", "yuan") != "bare")
 
 
-def find_money(text: str, ruleset: RuleSet | None = None) -> list[MoneySpan]:
-    """Every 人民币 amount in ``text``, in reading order. Never raises on a string."""
+def find_money(text: str, ruleset: RuleSet | None = None, warnings: list[str] | None = None) -> list[MoneySpan]:
+    """Every 人民币 amount in ``text``, in reading order. Never raises on a string.
+
+    An amount whose leading digits may be lost to mojibake (``锟斤拷00万元``) is not guessed:
+    it is left out, and when ``warnings`` is given a warning naming it is appended."""
     if not isinstance(text, str) or not text or not _PREFILTER.search(text):
         return []
     ruleset = ruleset or default_rules()
+    dropped: list = []
     try:
-        chosen = _select(_candidates(text, ruleset))
+        chosen = _select(_candidates(text, ruleset, dropped=dropped))
     except Exception:  # pragma: no cover - defensive: a money parser must not raise on text
         return []
+    if warnings is not None:
+        seen = set()
+        for m in sorted(dropped, key=lambda m: (m.start(), -m.end())):
+            if m.start() in seen:
+                continue
+            seen.add(m.start())
+            warnings.append(f"amount left out: its leading digit is lost to mojibake: {m.group(0)} at {m.start()}")
     return [_span(c) for c in chosen if c[4] is not None]
 
 
