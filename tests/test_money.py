@@ -136,3 +136,80 @@ def test_long_runs(n, piece):
     t0 = time.perf_counter()
     find_money(piece * n + "资金100万元")
     assert time.perf_counter() - t0 < 1.0
+
+
+# ----------------------------------------------------------------- 块, mojibake, unsure roles
+
+
+@pytest.mark.parametrize("text,want", [
+    ("本年度为各小区更换燃气表960块，剩余部分明年完成。", []),
+    ("厂区屋顶安装光伏组件3.6万块，年发电量可观。", []),
+    ("对困难家庭每户补贴500块。", [500]),
+    ("保洁员一个月工资只有1800块，偏低。", [1800]),
+    ("每人每月补助两百块", [200]),
+])
+def test_kuai_counter_or_colloquial_yuan(text, want):
+    assert [s.value_yuan for s in find_money(text)] == want
+
+
+@pytest.mark.parametrize("text", [
+    "县财政安排专项资金\ufffd00万元用于道路维修。",
+    "县财政安排专项资金锟斤拷00万元用于道路维修。",
+    "县财政安排专项资金?00万元用于道路维修。",
+])
+def test_lost_leading_digit_left_out_with_warning(text):
+    warnings: list[str] = []
+    assert find_money(text, warnings=warnings) == []
+    assert len(warnings) == 1 and "00万元" in warnings[0] and "mojibake" in warnings[0]
+
+
+def test_lost_leading_digit_keeps_other_amounts():
+    text = "一期安排资金45万元；二期安排资金\ufffd0万元。"
+    warnings: list[str] = []
+    assert [s.value_yuan for s in find_money(text, warnings=warnings)] == [450000]
+    assert len(warnings) == 1
+
+
+def test_question_mark_after_a_question_is_not_mojibake():
+    warnings: list[str] = []
+    assert [s.value_yuan for s in find_money("需要多少资金吗?80万元足够。", warnings=warnings)] == [800000]
+    assert warnings == []
+
+
+LETTER_HEAD = "李某代表：\n您提出的关于修缮村级文化广场的建议收悉，现答复如下：\n"
+
+
+def _record(body):
+    from replyparse.pipeline import parse_text
+
+    return parse_text(LETTER_HEAD + body + "\n\n某县文化和旅游局\n2031年5月6日\n")
+
+
+def test_role_unsure_when_no_cue_fires():
+    rec = _record("广场周边共有商户12家，去年游客消费约35万元。\n")
+    (a,) = rec.amounts
+    assert a.role == "other"
+    assert f"role unsure: {a.text} at {a.start}" in rec.warnings
+
+
+def test_role_sure_when_a_cue_fires():
+    rec = _record("今年我局已安排广场修缮资金18万元。\n")
+    (a,) = rec.amounts
+    assert a.role == "allocated"
+    assert not [w for w in rec.warnings if w.startswith("role unsure")]
+
+
+def test_role_unsure_when_equal_cues_disagree():
+    from replyparse.amounts import extract_amounts
+    from replyparse.normalize import normalise
+    from replyparse.rules import load_rules
+    from replyparse.segment import segment
+
+    # two cues of the same weight: a body decided to spend (allocated), the money is a firm's (other)
+    rules = load_rules()
+    text = normalise(LETTER_HEAD + "经镇政府研究，决定由企业投入广场修缮资金60万元。\n")
+    warnings: list[str] = []
+    amounts = extract_amounts(text, segment(text, rules), rules, warnings=warnings)
+    (a,) = amounts
+    assert a.role == "other"
+    assert warnings == [f"role unsure: {a.text} at {a.start}"]
