@@ -1,11 +1,12 @@
 """Compare replyparse's money finder with JioNLP's ``extract_money`` on the real letters.
 
-    python bench/amounts_vs_jionlp.py [--corpus DIR] [--show]
+    python bench/amounts_vs_jionlp.py [--corpus DIR ...] [--show]
 
-Reads ``NAME.txt`` of the clean subset (gold ``script`` != garbled) in place, normalises it
-with ``replyparse.normalize.normalise``, and compares the amounts each tool finds with the
-gold ``amounts`` as multisets of ``value_yuan``. Prints precision, recall and F1 and the
-throughput (letters per second) of both tools, measured in the same run.
+For each corpus (default: both real batches, ``shared/corpus/real`` and ``real-2``), reads
+``NAME.txt`` of the clean subset (gold ``script`` != garbled) in place, normalises it with
+``replyparse.normalize.normalise``, and compares the amounts each tool finds with the gold
+``amounts`` as multisets of ``value_yuan``. Prints, per batch, both tools' precision, recall
+and F1 side by side and their throughput (letters per second), measured in the same run.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from replyparse.money import find_money  # noqa: E402
 from replyparse.normalize import normalise  # noqa: E402
 from replyparse.rules import default_rules  # noqa: E402
 
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "real"
+DEFAULT_CORPORA = [ROOT.parent / "shared" / "corpus" / "real", ROOT.parent / "shared" / "corpus" / "real-2"]
 
 
 def _key(v) -> float:
@@ -104,31 +105,52 @@ def run_jionlp(letters):
     return out, time.perf_counter() - t0
 
 
+def _row(tool, prf, n, secs):
+    p, r, f = prf
+    return f"  {tool:<11} P={p:.3f} R={r:.3f} F1={f:.3f}  {n / secs if secs else 0:,.0f} letters/s"
+
+
+def bench(corpus: Path, show: bool, jio: bool):
+    letters = load(corpus)
+    gold = [g for _, _, g in letters]
+    rp, rp_t = run_replyparse(letters)
+    print(f"{corpus.name}: {len(letters)} letters (clean subset, reply letters), "
+          f"{sum(sum(g.values()) for g in gold)} gold amounts")
+    rp_s = score(rp, gold)
+    print(_row("replyparse", rp_s, len(letters), rp_t))
+    if show:
+        for (name, _, g), pr in zip(letters, rp):
+            if pr != g:
+                print(f"    {name}: missed {dict(g - pr)} extra {dict(pr - g)}")
+    if not jio:
+        return rp_s[2], None
+    try:
+        jn, jn_t = run_jionlp(letters)
+    except ImportError:
+        print("  JioNLP not installed (pip install jionlp, or the 'bench' extra)")
+        return rp_s[2], None
+    jn_s = score(jn, gold)
+    print(_row("JioNLP", jn_s, len(letters), jn_t))
+    print(f"  amount F1 replyparse {rp_s[2]:.3f} vs JioNLP {jn_s[2]:.3f}; speed-up {jn_t / rp_t:.1f}x")
+    return rp_s[2], jn_s[2]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--corpus", type=Path, action="append",
+                    help="a folder of NAME.txt + NAME.gold.json (repeatable; default: both real batches)")
     ap.add_argument("--show", action="store_true", help="list the letters where replyparse differs from gold")
     ap.add_argument("--no-jionlp", action="store_true")
     args = ap.parse_args(argv)
-    letters = load(args.corpus)
-    gold = [g for _, _, g in letters]
-    rp, rp_t = run_replyparse(letters)
-    p, r, f = score(rp, gold)
-    print(f"letters (clean subset, reply letters): {len(letters)}, gold amounts: {sum(sum(g.values()) for g in gold)}")
-    print(f"replyparse  P={p:.3f} R={r:.3f} F1={f:.3f}  {len(letters) / rp_t:,.0f} letters/s")
-    if args.show:
-        for (name, _, g), pr in zip(letters, rp):
-            if pr != g:
-                print(f"  {name}: missed {dict(g - pr)} extra {dict(pr - g)}")
-    if not args.no_jionlp:
-        try:
-            jn, jn_t = run_jionlp(letters)
-        except ImportError:
-            print("JioNLP not installed (pip install jionlp, or the 'bench' extra)")
-            return 0
-        p, r, f = score(jn, gold)
-        print(f"JioNLP      P={p:.3f} R={r:.3f} F1={f:.3f}  {len(letters) / jn_t:,.0f} letters/s")
-        print(f"speed-up: {jn_t / rp_t:.1f}x")
+    rows = []
+    for corpus in args.corpus or [c for c in DEFAULT_CORPORA if c.is_dir()]:
+        rows.append((corpus.name, *bench(corpus, args.show, not args.no_jionlp)))
+    if len(rows) > 1:
+        print("\namount value F1 (clean subset)")
+        print(f"  {'batch':<12}{'replyparse':>11}{'JioNLP':>9}")
+        for name, rp_f, jn_f in rows:
+            jn = "-" if jn_f is None else f"{jn_f:.3f}"
+            print(f"  {name:<12}{rp_f:>11.3f}{jn:>9}")
     return 0
 
 
