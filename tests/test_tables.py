@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 import replyparse
 from replyparse.batch import process_file
 from replyparse.cli import main
-from replyparse.pipeline import iter_paths
+from replyparse.pipeline import iter_inputs, iter_paths
+from replyparse.runner import skipped_result
 from replyparse.record import Action, Amount, Record
 from replyparse.summary import summarize
 from replyparse.tables import COLUMNS, LIST_SEP, TABLES, TableWriter, read_tables, to_frames, write_tables
@@ -26,7 +27,8 @@ ALL = "csv,xlsx,parquet,jsonl"
 
 @pytest.fixture(scope="module")
 def results(corpus_dir):
-    return [process_file(p) for p in iter_paths([corpus_dir])]
+    """As a run makes them: a result for every file met, the files not read (gold JSON, README) skipped."""
+    return [process_file(p) if skip is None else skipped_result(p, skip) for p, skip in iter_inputs([corpus_dir])]
 
 
 @pytest.fixture(scope="module")
@@ -84,18 +86,19 @@ def test_to_frames_counts_match_records(results, expected):
     for t in ("letters", "amounts", "actions", "files"):
         assert len(f[t]) == expected[t], t
     assert f.letters is f["letters"]
-    assert list(f.files["status"].unique()) and set(f.files["status"]) <= {"ok", "not_letter", "needs_ocr", "error"}
+    assert list(f.files["status"].unique()) and set(f.files["status"]) <= {"ok", "not_letter", "needs_ocr", "error", "skipped"}
     # each file row counts the letters the file gave
     assert f.files["letters"].sum() == expected["letters"]
 
 
 def test_to_frames_from_plain_records_derives_file_rows(results, expected):
     recs = [r for fr in results for r in fr.records]
+    read = [fr for fr in results if fr.records]  # a skipped file has no record to derive its row from
     f = to_frames(recs)
-    assert len(f.files) == expected["files"]
+    assert len(f.files) == len(read) < expected["files"]
     assert len(f.letters) == expected["letters"]
     assert f.files["sha256"].notna().all()  # the files still exist: hashed
-    assert (f.files["path"].tolist() == [fr.path for fr in results])
+    assert (f.files["path"].tolist() == [fr.path for fr in read])
 
 
 def test_to_frames_types_and_values():

@@ -7,42 +7,79 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .errors import (EXIT_FILE_ERRORS, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError, output_dir,
+                     output_file)
 from .rules import RuleError, load_rules
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``replyparse: error: …`` and what to read, exit 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def _rules(args):
     return load_rules(args.rules or [])
 
 
+def _record_format(value: str) -> str:
+    if value in ("jsonl", "json"):
+        return value
+    if value in ("csv", "xlsx", "parquet"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is a table format: tables are written with --out DIR --formats {value} "
+            "(--format is for records: jsonl or json)")
+    raise argparse.ArgumentTypeError(f"{value!r}: records are written as jsonl or json")
+
+
 def cmd_parse(args) -> int:
     from .runner import RunOptions, RunStats, run
 
-    ruleset = _rules(args)
     out_dir = getattr(args, "out", None)
-    cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
-    timeout = args.timeout if args.timeout is not None else (900.0 if args.ocr else 120.0)  # OCR: seconds a page
-    opts = RunOptions(workers=args.workers, timeout=timeout, force=args.force, quiet=args.quiet,
-                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir, ocr=args.ocr)
-    if opts.engine == "dask" and not opts.scheduler:
-        print("replyparse: --engine dask needs --scheduler ADDRESS", file=sys.stderr)
-        return 2
+    if args.formats is not None and not out_dir:
+        raise UsageError("--formats writes tables into a folder: add --out DIR "
+                         "(records to standard output or -o FILE take --format jsonl|json)")
+    if out_dir and args.output:
+        raise UsageError("give either --out DIR (tables) or -o FILE (records), not both")
     if out_dir:
         from .tables import parse_formats
 
         try:
             parse_formats(args.formats)
         except ValueError as e:
-            print(f"replyparse: --formats: {e}", file=sys.stderr)
-            return 2
+            raise UsageError(f"--formats: {e}") from None
+        output_dir(out_dir)
+    elif args.output:
+        output_file(args.output)
+    ruleset = _rules(args)
+    cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
+    timeout = args.timeout if args.timeout is not None else (900.0 if args.ocr else 120.0)  # OCR: seconds a page
+    opts = RunOptions(workers=args.workers, timeout=timeout, force=args.force, quiet=args.quiet,
+                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir, ocr=args.ocr)
+    if opts.engine == "dask" and not opts.scheduler:
+        raise UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
     stats = RunStats()
     results = run(args.paths, ruleset, opts, stats)
-    if out_dir:
-        _write_tables(results, args)
-    else:
-        _write_records(results, args)
+    try:
+        if out_dir:
+            _write_tables(results, args)
+        else:
+            _write_records(results, args)
+    except KeyboardInterrupt:
+        results.close()  # stops the workers; what finished is in the tables and the cache
+        from .pipeline import iter_inputs
+
+        total = sum(1 for _ in iter_inputs(args.paths))
+        print(f"replyparse: interrupted after {stats.files} of {total} files; run the same command "
+              "again to resume" + ("" if out_dir else " (with --out DIR, finished files are not parsed again)"),
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        results.close()
     if not args.quiet:
         print(stats.summary(), file=sys.stderr)
-    return 1 if stats.statuses.get("error") else 0
+    return EXIT_FILE_ERRORS if stats.statuses.get("error") else 0
 
 
 def _write_records(results, args) -> None:
@@ -72,19 +109,31 @@ def _write_tables(results, args) -> None:
     from .tables import TableWriter
 
     writer = TableWriter(args.out, args.formats)
+    complete = False
     try:
         for fr in results:
             writer.add(fr)
+        complete = True
     finally:
-        writer.close()
+        writer.close(complete=complete)
 
 
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, format_report
 
+    from .evaluate import find_gold
+
+    gold_dir = Path(args.gold_dir)
+    if not gold_dir.is_dir():
+        raise UsageError(f"no such folder: {args.gold_dir}; eval takes a folder of NAME.txt + NAME.gold.json")
+    if not any(True for _ in find_gold(gold_dir)):
+        raise UsageError(f"{args.gold_dir} holds no NAME.gold.json beside a letter file; nothing to score")
     ruleset = _rules(args)
     formats = set(args.formats.split(",")) if args.formats else None
-    report = evaluate(args.gold_dir, args.subset, ruleset, formats)
+    report = evaluate(gold_dir, args.subset, ruleset, formats)
+    if report.n == 0:
+        raise UsageError(f"no letter of {args.gold_dir} is in subset {args.subset!r}"
+                         + (f" with format {args.formats}" if formats else "") + "; nothing to score")
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     else:
@@ -122,8 +171,7 @@ def cmd_summary(args) -> int:
         by = parse_by(args.by)
         letters, folder = load_letters(args.source)
     except (ValueError, FileNotFoundError) as e:
-        print(f"replyparse: summary: {e}", file=sys.stderr)
-        return 2
+        raise UsageError(f"summary: {e}") from None
     df = summarize(letters, by)
     print(format_table(df))
     dest = write_summary_csv(df, folder / "summary.csv")
@@ -139,24 +187,35 @@ def cmd_amounts(args) -> int:
     return 0
 
 
+def add_rules_option(sp) -> None:
+    sp.add_argument("--rules", action="append", metavar="DIR",
+                    help="a folder of rule files layered over the built-in ones (repeatable)")
+
+
+def add_workers_option(sp, default_help: str = "all cores") -> None:
+    sp.add_argument("--workers", "--jobs", dest="workers", type=int, default=None,
+                    help=f"worker processes (default: {default_help})")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="replyparse", description="Chinese government reply letters → records")
+    p = Parser(prog="replyparse", description="Chinese government reply letters → records")
     p.add_argument("--version", action="version", version=f"replyparse {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     sp = sub.add_parser("parse", help="parse files or folders into letter records")
     sp.add_argument("paths", nargs="+")
     sp.add_argument("-o", "--output", help="write records here (default: standard output)")
-    sp.add_argument("--format", choices=["jsonl", "json"], default="jsonl")
-    sp.add_argument("--rules", action="append", help="a folder of rule files layered over the built-in ones")
+    sp.add_argument("--format", type=_record_format, default="jsonl", metavar="{jsonl,json}",
+                    help="records as JSON lines (default) or one JSON array")
+    add_rules_option(sp)
     sp.add_argument("--out", metavar="DIR", help="write the letters/amounts/actions/files tables here "
                     "instead of records to -o/standard output (README: Tables)")
-    sp.add_argument("--formats", default="csv,jsonl", help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
+    sp.add_argument("--formats", default=None, help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
     sp.add_argument("--ocr", action="store_true",
                     help="read scanned PDFs (no text layer) with Tesseract (tesseract-ocr, tesseract-ocr-chi-sim) "
                          "instead of reporting them needs_ocr; slow: seconds a page")
     bulk = sp.add_argument_group("bulk runs (README: Bulk runs)")
-    bulk.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    add_workers_option(bulk)
     bulk.add_argument("--timeout", type=float, default=None,
                       help="seconds per file before it becomes an error row (default 120, with --ocr 900; 0: no limit)")
     bulk.add_argument("--force", action="store_true", help="ignore cached results and parse every file again")
@@ -170,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("gold_dir")
     sp.add_argument("--subset", choices=["clean", "garbled", "all"], default="clean")
     sp.add_argument("--formats", help="only inputs with these extensions, e.g. txt or docx,pdf")
-    sp.add_argument("--rules", action="append")
+    add_rules_option(sp)
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--details", action="store_true", help="list every mismatch")
     sp.add_argument("--field", help="with --details: only this field")
@@ -199,14 +258,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
+    except UsageError as e:
+        print(f"replyparse: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except RuleError as e:
         print(f"replyparse: rule error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("replyparse: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except OSError as e:  # output that cannot be written: disk full, read-only, permission
+        where = f": {e.filename}" if e.filename else ""
+        print(f"replyparse: error: output could not be written{where}: {e.strerror or e}; "
+              "free space or choose another place, then run again", file=sys.stderr)
+        return EXIT_OUTPUT
 
 
 if __name__ == "__main__":

@@ -82,26 +82,29 @@ def doc_id(source: str) -> str:
     return hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 
-def iter_units(paths: Iterable[str | Path]) -> Iterator[Unit]:
-    """Units with records (not yet tokenised) from files, folders and JSONL record files."""
+def iter_units(paths: Iterable[str | Path], rules=None) -> Iterator[Unit]:
+    """Units with records (not yet tokenised) from files, folders and JSONL record files, parsed
+    with ``rules`` (default: the built-in rule set)."""
     from .batch import process_file
     from .pipeline import iter_paths
+    from .rules import default_rules
 
+    rules = rules or default_rules()
     for arg in paths:
         if is_jsonl(arg) and os.path.isfile(arg):
             yield from read_jsonl_units(arg)
             continue
         for fp in iter_paths([arg]):
-            res = process_file(fp)
+            res = process_file(fp, rules)
             yield Unit(path=str(fp), sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
                        records=[r.to_dict() for r in res.records])
 
 
 def write_es_bulk(paths: Iterable[str | Path], out: IO[str], index: str = "replyparse",
-                  include_non_letters: bool = False) -> int:
+                  include_non_letters: bool = False, rules=None) -> int:
     """Write bulk NDJSON (action line, document line) for every letter; return the letter count."""
     n = 0
-    for u in iter_units(paths):
+    for u in iter_units(paths, rules):
         for rec in u.records:
             if not include_non_letters and not is_letter(rec):
                 continue
@@ -115,11 +118,11 @@ def write_es_bulk(paths: Iterable[str | Path], out: IO[str], index: str = "reply
 
 
 def export_es_bulk(paths: Iterable[str | Path], output: str | Path, mapping: str | Path | None = None,
-                   index: str = "replyparse", include_non_letters: bool = False) -> tuple[int, str]:
+                   index: str = "replyparse", include_non_letters: bool = False, rules=None) -> tuple[int, str]:
     """Write ``output`` and its mapping (default ``OUTPUT.mapping.json``); return (letters, mapping path)."""
     mapping = str(mapping or f"{output}.mapping.json")
     with open(output, "w", encoding="utf-8") as f:
-        n = write_es_bulk(paths, f, index, include_non_letters)
+        n = write_es_bulk(paths, f, index, include_non_letters, rules)
     with open(mapping, "w", encoding="utf-8") as f:
         json.dump(es_mapping(), f, ensure_ascii=False, indent=1)
         f.write("\n")

@@ -219,15 +219,28 @@ def parse_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False
 
 def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files named directly, and supported files under folders (recursive, sorted, no link loops)."""
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            yield from _walk(p)
-        else:
+    for p, skip in iter_inputs(paths):
+        if skip is None:
             yield p
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def iter_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str | None]]:
+    """Every file met: (path, None) for a file to read — named directly, or under a folder with an
+    extension replyparse reads — and (path, reason) for a file under a folder that is skipped."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for fp in _walk(p, every_file=True):
+                ext = fp.suffix.lower()
+                if ext in SUPPORTED_EXTS:
+                    yield fp, None
+                else:
+                    yield fp, f"not a format replyparse reads ({ext or 'no extension'})"
+        else:
+            yield p, None
+
+
+def _walk(root: Path, every_file: bool = False) -> Iterator[Path]:
     seen = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         try:
@@ -241,7 +254,7 @@ def _walk(root: Path) -> Iterator[Path]:
         seen.add(key)
         dirnames.sort()
         for name in sorted(filenames):
-            if Path(name).suffix.lower() in SUPPORTED_EXTS:
+            if every_file or Path(name).suffix.lower() in SUPPORTED_EXTS:
                 yield Path(dirpath) / name
 
 

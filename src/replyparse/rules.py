@@ -12,9 +12,11 @@ a new id is added, and defs of the same name override.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field as dc_field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,8 +24,10 @@ import jsonschema
 import regex
 import yaml
 
-BUILTIN_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
-SCHEMA = json.loads((Path(__file__).with_name("rules_schema.json")).read_text("utf-8"))
+# the families every stage of the pipeline reads: a rule set without one of them would give
+# records with fields silently empty, so loading it is an error
+PIPELINE_FAMILIES = ("letter", "segment", "doc_number", "issuer", "title", "proposal", "proposers",
+                     "handling", "date", "contact", "cc", "money", "roles", "actions")
 DEF_REF = regex.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 COMMON = "common"
 
@@ -124,9 +128,9 @@ def expand_defs(pattern: str, defs: dict[str, str], file: str, rule_id: str, lin
     return DEF_REF.sub(sub, pattern)
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path, data: bytes) -> Any:
     try:
-        return yaml.load(path.read_text("utf-8"), Loader=_LineLoader)
+        return yaml.load(data.decode("utf-8"), Loader=_LineLoader)
     except RuleError as e:
         raise RuleError(f"{path}:{str(e)[5:] if str(e).startswith('line ') else e}") from None
     except yaml.YAMLError as e:
@@ -137,8 +141,23 @@ def _read_yaml(path: Path) -> Any:
         raise RuleError(f"{path}:0: not UTF-8: {e}") from None
 
 
+def builtin_rules_dir():
+    """The built-in rule folder: package data (pyproject maps the repository's top-level ``rules/``
+    to ``replyparse.builtin_rules``), found the same way in a checkout, an editable install and a wheel."""
+    try:
+        return resources.files("replyparse.builtin_rules")
+    except ModuleNotFoundError:
+        raise RuleError("replyparse.builtin_rules:0: the built-in rules are not installed "
+                        "(reinstall replyparse: pip install --force-reinstall replyparse)") from None
+
+
+@functools.lru_cache(maxsize=1)
+def rule_schema() -> dict:
+    return json.loads(resources.files("replyparse").joinpath("rules_schema.json").read_text("utf-8"))
+
+
 def _validate(doc: Any, path: Path) -> None:
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator = jsonschema.Draft202012Validator(rule_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if not errors:
         return
@@ -157,8 +176,13 @@ def _validate(doc: Any, path: Path) -> None:
     raise RuleError(f"{path}:{line}: rule {rule_id}: {err.message} (at {where})")
 
 
-def _rule_dirs(extra: Iterable[str | Path] | None) -> list[Path]:
-    dirs = [BUILTIN_RULES_DIR]
+def _rule_files(folder) -> list:
+    """The ``*.yaml`` files of a folder (a Path or an importlib.resources Traversable), by name."""
+    return sorted((p for p in folder.iterdir() if p.name.endswith(".yaml") and p.is_file()), key=lambda p: p.name)
+
+
+def _rule_dirs(extra: Iterable[str | Path] | None) -> list:
+    dirs = [builtin_rules_dir()]
     for d in extra or []:
         p = Path(d)
         if not p.is_dir():
@@ -167,8 +191,11 @@ def _rule_dirs(extra: Iterable[str | Path] | None) -> list[Path]:
     return dirs
 
 
-def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = True) -> RuleSet:
-    """Load the built-in rules, then each folder of ``extra_dirs`` over them."""
+def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = True,
+               required: Iterable[str] = PIPELINE_FAMILIES) -> RuleSet:
+    """Load the built-in rules, then each folder of ``extra_dirs`` over them.
+
+    Raises ``RuleError`` for an invalid file, and for a set lacking rules of a ``required`` family."""
     dirs = _rule_dirs(extra_dirs) if builtin else [Path(d) for d in extra_dirs or []]
     raw_rules: dict[str, dict[str, tuple[dict, Path]]] = {}  # family -> id -> (rule, file)
     defs: dict[str, dict[str, str]] = {}
@@ -178,12 +205,12 @@ def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = T
     seen_ids: dict[str, tuple[str, Path]] = {}
     for d in dirs:
         ids_in_dir: dict[str, Path] = {}
-        for path in sorted(d.glob("*.yaml")):
-            family = path.stem
+        for path in _rule_files(d):
+            family = path.name[: -len(".yaml")]
             data = path.read_bytes()
             digest.update(path.name.encode() + b"\0" + data)
             sources.append(str(path))
-            doc = _read_yaml(path)
+            doc = _read_yaml(path, data)
             if doc is None:
                 doc = _LineDict()
             _validate(doc, path)
@@ -215,6 +242,11 @@ def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = T
         families[family] = compiled
     for family in examples:
         defs.setdefault(family, dict(common))
+    missing = [f for f in required if not families.get(f)]
+    if missing:
+        where = ", ".join(str(d) for d in dirs) or "(no folder)"
+        raise RuleError(f"{where}:0: no rules for {', '.join(missing)} (the pipeline needs "
+                        f"{', '.join(f + '.yaml' for f in missing)}; is the package installed whole?)")
     return RuleSet(families=families, defs=defs, examples=examples, sources=sources,
                    version=digest.hexdigest()[:16])
 
@@ -266,6 +298,12 @@ def finditer(pattern, text: str, timeout: float = 0.5) -> list:
         return list(pattern.finditer(text, timeout=timeout))
     except TimeoutError:
         return []
+
+
+@functools.lru_cache(maxsize=8)
+def load_rules_cached(extra_dirs: tuple[str, ...] = ()) -> RuleSet:
+    """``load_rules`` once per process for each tuple of ``--rules`` folders (worker processes)."""
+    return default_rules() if not extra_dirs else load_rules(extra_dirs)
 
 
 _DEFAULT: RuleSet | None = None

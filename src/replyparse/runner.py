@@ -2,7 +2,7 @@
 processes, or on a Dask cluster, with a result cache, per-file timeouts and a progress bar.
 
 ``run(paths, rules, options)`` is a generator of ``FileResult`` in the sorted input order
-(``pipeline.iter_paths``), whatever the number of workers or the engine. It streams: paths are
+(``pipeline.iter_inputs``), whatever the number of workers or the engine. It streams: paths are
 walked lazily, at most ``window`` files are in flight or waiting to be emitted, and each result
 is handed on (and cached) as soon as every earlier file has been.
 
@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import __version__
 from .batch import FileResult, file_sha256, process_file
-from .pipeline import display_path, iter_paths
+from .pipeline import display_path, iter_inputs
 from .record import Record
 from .rules import RuleSet, default_rules
 
@@ -93,6 +93,12 @@ def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResu
     """What every engine runs for one file."""
     _test_slow(str(path))
     return process_file(path, rules, ocr=ocr)
+
+
+def skipped_result(path, reason: str) -> FileResult:
+    """A file under a walked folder that replyparse does not read: a ``files`` row, no record."""
+    p = Path(path)
+    return FileResult(path=str(path), format=p.suffix.lower().lstrip(".") or None, status="skipped", reason=reason)
 
 
 def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) -> FileResult:
@@ -517,27 +523,27 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
     stats = stats if stats is not None else RunStats()
     paths = list(paths)
     show = opts.progress if opts.progress is not None else (not opts.quiet and sys.stderr.isatty())
-    total = sum(1 for _ in iter_paths(paths)) if show else None
+    total = sum(1 for _ in iter_inputs(paths)) if show else None
     # an OCR run reads scans a plain run leaves needs_ocr: their results are cached apart
     cache = ResultCache(opts.cache_dir, rules.version + (":ocr" if opts.ocr else "")) if opts.cache_dir else None
     t0 = time.perf_counter()
     engine = make_engine(rules, opts)
     window = opts.window or max(64, engine.capacity * 8)
     progress = _Progress(show, total)
-    source = enumerate(iter_paths(paths))
+    source = enumerate(iter_inputs(paths))
     exhausted = False
     next_idx = 0  # next index to emit
     submitted = 0  # indexes handed out so far (to the engine or from the cache)
     buffer: dict[int, FileResult] = {}
     in_flight = 0
 
-    def done(idx: int, res: FileResult, from_cache: bool, blob: bytes | None = None) -> None:
+    def done(idx: int, res: FileResult, from_cache: bool, blob: bytes | None = None, store: bool = True) -> None:
         buffer[idx] = res
         stats.files += 1
         stats.cached += from_cache
         stats.statuses[res.status] += 1
         stats.letters += res.letters
-        if cache is not None and not from_cache:
+        if cache is not None and store and not from_cache:
             cache.put(res, blob)
         progress.update(stats)
 
@@ -546,11 +552,14 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
             # hand out work while the reordering window and the engine allow
             while not exhausted and submitted - next_idx < window and engine.free() > 0:
                 try:
-                    idx, path = next(source)
+                    idx, (path, skip) = next(source)
                 except StopIteration:
                     exhausted = True
                     break
                 submitted += 1
+                if skip is not None:  # not read, so nothing to cache
+                    done(idx, skipped_result(path, skip), False, store=False)
+                    continue
                 sha = file_sha256(path) if cache is not None else None
                 hit = cache.get(sha, path) if cache is not None and not opts.force else None
                 if hit is not None:

@@ -35,9 +35,9 @@ from typing import Any, Iterable, Iterator
 import regex
 
 from .record import ACTION_CATEGORIES
-from .rules import BUILTIN_RULES_DIR
+from .rules import builtin_rules_dir
 
-USERDICT = BUILTIN_RULES_DIR / "jieba_userdict.txt"
+USERDICT_NAME = "jieba_userdict.txt"  # in the built-in rule folder (package data)
 TOKENIZER_VERSION = "1"  # bump when tokens() changes
 SCHEMA_VERSION = "1"
 FTS_COLUMNS = ("title", "proposal_title", "proposers", "issuer", "doc_number", "text")
@@ -64,8 +64,8 @@ def _jieba():
                 jieba.setLogLevel(logging.WARNING)
                 tk = jieba.Tokenizer()
                 tk.initialize()
-                if USERDICT.is_file():
-                    tk.load_userdict(str(USERDICT))
+                with builtin_rules_dir().joinpath(USERDICT_NAME).open("rb") as f:  # package data: a missing file is a broken install, not a choice
+                    tk.load_userdict(f)
                 _tokenizer = tk
     return _tokenizer
 
@@ -75,8 +75,7 @@ def tokenizer_signature() -> str:
     import jieba
 
     h = hashlib.sha256(f"{TOKENIZER_VERSION}|{jieba.__version__}|".encode())
-    if USERDICT.is_file():
-        h.update(USERDICT.read_bytes())
+    h.update(builtin_rules_dir().joinpath(USERDICT_NAME).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -321,12 +320,14 @@ def prepare_rows(unit: Unit) -> Unit:
     return unit
 
 
-def _parse_unit(item: tuple[str, str]) -> Unit:
-    """Parse one file: ``item`` is (index key = absolute path, the path as given, kept as ``source``)."""
+def _parse_unit(item: tuple[str, str, tuple[str, ...]]) -> Unit:
+    """Parse one file: ``item`` is (index key = absolute path, the path as given, kept as ``source``,
+    the ``--rules`` folders)."""
     from .batch import process_file
+    from .rules import load_rules_cached
 
-    key, given = item
-    res = process_file(given)
+    key, given, rule_dirs = item
+    res = process_file(given, load_rules_cached(tuple(rule_dirs)))
     u = Unit(path=key, sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
              records=[r.to_dict() for r in res.records])
     return prepare_rows(u)
@@ -491,20 +492,29 @@ class Index:
         return n
 
     def index_paths(self, paths: Iterable[str | Path], jobs: int | None = None, prune: bool = False,
-                    progress=None) -> IndexStats:
-        """Index files, folders and JSONL record files; update changed, drop vanished, skip unchanged."""
+                    progress=None, rule_dirs: Iterable[str] = ()) -> IndexStats:
+        """Index files, folders and JSONL record files; update changed, drop vanished, skip unchanged.
+        Files are parsed with the built-in rules and ``rule_dirs`` over them; when that rule set differs
+        from the one the index was built with, every file is parsed again."""
         from .batch import file_sha256
         from .pipeline import iter_paths
+        from .rules import load_rules_cached
 
         t0 = time.perf_counter()
         st = IndexStats()
+        rule_dirs = tuple(str(d) for d in rule_dirs)
+        rules_version = load_rules_cached(rule_dirs).version
         force = self._stale_tokens()
         if force:
             st.warnings.append("tokenizer or user dictionary changed: re-tokenising every file")
+        stored_rules = self.con.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
+        if not force and stored_rules and stored_rules[0] != rules_version:
+            force = True
+            st.warnings.append("the rules changed since this index was built: parsing every file again")
         known = {r["path"]: (r["sha256"], r["origin"]) for r in self.con.execute("SELECT path, sha256, origin FROM files")}
         seen: set[str] = set()
         scopes_dirs, scopes_origins = [], []
-        todo_files: list[tuple[str, str]] = []  # (key, path as given) to parse
+        todo_files: list[tuple[str, str, tuple[str, ...]]] = []  # (key, path as given, --rules) to parse
         todo_units: list[Unit] = []  # JSONL units to tokenise
         moves: list[tuple[str, Unit]] = []
         by_sha: dict[str, str] = {}
@@ -547,7 +557,7 @@ class Index:
                 elif not force and not old and sha in by_sha and by_sha[sha] != key:
                     moves.append((by_sha[sha], Unit(path=key, sha256=sha, origin="fs", given=str(fp))))
                 else:
-                    todo_files.append((key, str(fp)))
+                    todo_files.append((key, str(fp), rule_dirs))
 
         try:
             for old, u in moves:
@@ -574,6 +584,7 @@ class Index:
                     self._delete_path(p)
                     st.removed += 1
             self.con.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (tokenizer_signature(),))
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('rules', ?)", (rules_version,))
             self.con.commit()
         except BaseException:
             self.con.rollback()
@@ -608,7 +619,7 @@ class Index:
         return st
 
     @staticmethod
-    def _prepared(files: list[tuple[str, str]], units: list[Unit], jobs: int | None) -> Iterator[Unit]:
+    def _prepared(files: list[tuple[str, str, tuple[str, ...]]], units: list[Unit], jobs: int | None) -> Iterator[Unit]:
         n = len(files) + len(units)
         if jobs is None:
             jobs = min(os.cpu_count() or 1, 8) if n >= 400 else 1
@@ -805,8 +816,14 @@ def format_hits(res: SearchResult) -> str:
 def cmd_index(args) -> int:
     import sys
 
+    from .errors import existing_inputs, output_file
+    from .rules import load_rules
+
+    existing_inputs(args.paths)
+    output_file(args.db, "--db")
+    load_rules(args.rules or [])  # a bad --rules folder stops here, before the index is touched
     with Index(args.db) as ix:
-        st = ix.index_paths(args.paths, jobs=args.jobs, prune=args.prune)
+        st = ix.index_paths(args.paths, jobs=args.workers, prune=args.prune, rule_dirs=args.rules or ())
     for w in st.warnings:
         print(f"replyparse index: {w}", file=sys.stderr)
     if not args.quiet:
@@ -817,23 +834,22 @@ def cmd_index(args) -> int:
 def cmd_search(args) -> int:
     import sys
 
-    if not os.path.exists(args.db):
-        print(f"replyparse search: no index at {args.db} (build one with replyparse index)", file=sys.stderr)
-        return 2
+    from .errors import UsageError
+
+    if not os.path.isfile(args.db):
+        raise UsageError(f"no index at {args.db}; build one with: replyparse index PATH... --db {args.db}")
     try:
         min_alloc = parse_yuan(args.min_allocated) if args.min_allocated is not None else None
         min_req = parse_yuan(args.min_requested) if args.min_requested is not None else None
     except ValueError:
-        print("replyparse search: amounts are numbers of yuan, optionally with 万 or 亿 (100万)", file=sys.stderr)
-        return 2
+        raise UsageError("--min-allocated/--min-requested take yuan, optionally with 万 or 亿 (100万)") from None
     with Index(args.db) as ix:
         try:
             res = ix.search(args.query or "", issuer=args.issuer, year=args.year, body=args.body,
                             category=args.category, actions=args.action or (), kind=args.kind,
                             min_allocated=min_alloc, min_requested=min_req, limit=args.limit, offset=args.offset)
         except ValueError as e:
-            print(f"replyparse search: {e}", file=sys.stderr)
-            return 2
+            raise UsageError(str(e)) from None
     if args.show_query:
         groups = query_groups(args.query or "")
         print("tokens: " + " | ".join(" ".join(t) for _, t in groups), file=sys.stderr)
@@ -848,21 +864,30 @@ def cmd_search(args) -> int:
 def cmd_export(args) -> int:
     import sys
 
+    from .errors import existing_inputs, output_file
     from .export import export_es_bulk
+    from .rules import load_rules
 
+    existing_inputs(args.paths)
+    output_file(args.output)
+    if args.mapping:
+        output_file(args.mapping, "--mapping")
+    rules = load_rules(args.rules or [])
     n, mapping = export_es_bulk(args.paths, args.output, args.mapping, index=args.index,
-                                include_non_letters=args.all)
+                                include_non_letters=args.all, rules=rules)
     print(f"{n} letters → {args.output} (bulk NDJSON), mapping → {mapping}", file=sys.stderr)
     return 0
 
 
 def add_subcommands(sub) -> None:
     """The ``index``, ``search`` and ``export`` subcommands (README: Search)."""
+    from .cli import add_rules_option, add_workers_option
+
     sp = sub.add_parser("index", help="build or update a full-text index (SQLite FTS5) of letters")
     sp.add_argument("paths", nargs="+", help="files, folders, or JSONL written by replyparse parse")
     sp.add_argument("--db", required=True, help="the index file (.sqlite); created when missing")
-    sp.add_argument("--jobs", type=int, default=None,
-                    help="worker processes for parsing and tokenising (default: all cores for large runs)")
+    add_workers_option(sp, "all cores for large runs, else 1; --jobs is the old name")
+    add_rules_option(sp)
     sp.add_argument("--prune", action="store_true", help="also drop indexed files that no longer exist anywhere")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_index)
@@ -893,4 +918,5 @@ def add_subcommands(sub) -> None:
     sp.add_argument("--mapping", help="where to write the index mapping (default: OUTPUT.mapping.json)")
     sp.add_argument("--index", default="replyparse", help="index name in the action lines")
     sp.add_argument("--all", action="store_true", help="include records that are not reply letters")
+    add_rules_option(sp)
     sp.set_defaults(func=cmd_export)

@@ -320,13 +320,12 @@ class TableWriter:
         self.statuses: dict[str, int] = {}
         self.done: set[str] = set()
         self._closed = False
+        self._started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         if resume:
             self._recover()
-        else:  # a fresh run replaces what an earlier run wrote here
-            for t in TABLES:
-                self.csv_path(t).unlink(missing_ok=True)
-            for name in ("records", "files"):
-                (self.out / f"{name}.jsonl").unlink(missing_ok=True)
+        else:  # a fresh run replaces what an earlier run wrote here, in every format
+            self._clear_outputs()
+        self._write_run_manifest(complete=False)
         self._csv = {}
         for t in TABLES:
             p = self.csv_path(t)
@@ -343,6 +342,40 @@ class TableWriter:
 
     def csv_path(self, table: str) -> Path:
         return self.csv_dir / f"{table}.csv"
+
+    def output_names(self) -> list[str]:
+        """The files this run writes into ``out``, by the formats asked for."""
+        names = []
+        if "csv" in self.formats:
+            names += [f"{t}.csv" for t in TABLES]
+        if "jsonl" in self.formats:
+            names += ["records.jsonl", "files.jsonl"]
+        if "parquet" in self.formats:
+            names += [f"{t}.parquet" for t in TABLES]
+        if "xlsx" in self.formats:
+            names.append("tables.xlsx")
+        return names
+
+    def _clear_outputs(self) -> None:
+        # tables of an earlier run in formats not asked for now must not stand beside this run's
+        for t in TABLES:
+            for name in (f"{t}.csv", f"{t}.parquet", f"{t}.parquet.tmp"):
+                (self.out / name).unlink(missing_ok=True)
+            self.csv_path(t).unlink(missing_ok=True)
+        for name in ("records.jsonl", "files.jsonl", "tables.xlsx", "tables.xlsx.tmp", "summary.csv"):
+            (self.out / name).unlink(missing_ok=True)
+
+    def _write_run_manifest(self, complete: bool) -> None:
+        """``run.json``: which files in the folder this run wrote, and whether it finished."""
+        from . import __version__
+
+        doc = {"replyparse": __version__, "started": self._started,
+               "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if complete else None,
+               "complete": complete, "formats": list(self.formats), "files": self.output_names(),
+               "counts": dict(self.counts), "statuses": dict(sorted(self.statuses.items()))}
+        tmp = self.out / "run.json.tmp"
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, self.out / "run.json")
 
     # -- resume
     def _recover(self) -> None:
@@ -424,8 +457,10 @@ class TableWriter:
         self._jsonl["files"].write(json.dumps(file_row_, ensure_ascii=False) + "\n")
         self._jsonl["files"].flush()
 
-    def close(self) -> dict[str, Path]:
-        """Close the streams and build XLSX/Parquet; returns the files written, by name."""
+    def close(self, complete: bool = True) -> dict[str, Path]:
+        """Close the streams and build XLSX/Parquet; returns the files written, by name.
+        ``complete=False`` (an interrupted run) is recorded in ``run.json``: the tables hold the files
+        finished so far."""
         if self._closed:
             return {}
         self._closed = True
@@ -443,6 +478,8 @@ class TableWriter:
             written["tables.xlsx"] = write_xlsx({t: self.csv_path(t) for t in TABLES}, self.out / "tables.xlsx")
         if self.csv_dir != self.out:
             shutil.rmtree(self.csv_dir, ignore_errors=True)
+        self._write_run_manifest(complete=complete)
+        written["run.json"] = self.out / "run.json"
         return written
 
     def __enter__(self):
