@@ -139,7 +139,7 @@ def split_orgs(raw: str) -> list[str]:
 
 
 def _phone(raw: str, m) -> str | None:
-    s = regex.sub(r"[^\d\-]", "", raw.replace("—", "-").replace("－", "-"))
+    s = regex.sub(r"[^\d\-]", "", regex.sub(r"[—－─–‒―]", "-", raw))
     s = s.strip("-")
     return s if len(regex.sub(r"\D", "", s)) >= 5 else None
 

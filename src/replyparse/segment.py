@@ -163,10 +163,20 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     rules = _rules_by_field(ruleset)
     n = len(lines)
 
-    # contact, 抄送 and page metadata lines can stand anywhere
-    for ln in lines:
-        if _match_line(rules.get("contact", []), ln):
-            seg.add("contact", ln.start, ln.end)
+    # contact, 抄送 and page metadata lines can stand anywhere; a contact line under a site's
+    # footer is the site's; a label whose value a web page's run-on line put on the next
+    # logical line (联系单位及电话:某局 | 8214829) takes that line with it
+    prev = None
+    for i, ln in enumerate(lines):
+        if _match_line(rules.get("contact", []), ln) and not (prev and _match_line(rules.get("footer", []), prev)):
+            end = ln.end
+            nxt = lines[i + 1] if i + 1 < n else None
+            if nxt and nxt.start <= ln.end + 1 and not _DIGITS.search(ln.text) and _DIGITS.search(nxt.text) \
+                    and len(nxt.text.strip()) <= 30 and "\n" not in text[ln.end:nxt.start]:
+                end = nxt.end
+            seg.add("contact", ln.start, end)
+        if ln.text.strip():
+            prev = ln
         if _match_line(rules.get("cc", []), ln):
             seg.add("cc", ln.start, ln.end)
         if _match_line(rules.get("meta", []), ln):
@@ -267,6 +277,7 @@ def _rules_by_field(ruleset: RuleSet) -> dict[str, list]:
 
 _SENTENCE = regex.compile(r"[。；;！？!?]")
 _COLON = regex.compile(r"[：:]")
+_DIGITS = regex.compile(r"\d{5}")
 _CLAUSE = regex.compile(r"[，,]")
 
 
