@@ -145,10 +145,13 @@ def _phone(raw: str, m) -> str | None:
 
 
 _TITLE_JUNK = regex.compile(
-    r"^(?:[|•·\s]|【[^】\n]{0,10}】|(?:文件)?标\s*题\s*[：:]|名\s*称\s*[：:]|信息名称\s*[：:]?"
+    r"^(?:[|•·\s]|【[^】\n]{0,10}】|(?:文件)?(?:标\s*)?题\s*[：:]|名\s*称\s*[：:]|信息名称\s*[：:]?"
     r"|\p{Han}{1,14}[〔\[【(（]\d{4}[〕\]】)）]\s*\d{1,5}\s*号|——|-{1,2})+")
 
 
+_TITLE_APPENDIX = regex.compile(
+    r"(?:[（(\[【]\s*(?:(?:发文字号|文号|编号)\s*[：:]?\s*)?[\p{Han}A-Za-z]{0,15}[〔\[【(（﹝]\d{4}[〕\]】)）﹞]\s*第?\s*\d{1,5}\s*号\s*[)）\]】]"
+    r")$")
 _TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
 
 
@@ -162,6 +165,13 @@ def _title(raw: str, m) -> str | None:
         titled = [c for c in cells if _TITLE_WORDS.search(c)]
         s = max(titled or cells or [s], key=len)
     s = _TITLE_JUNK.sub("", s)
+    # a number or class mark appended to the heading is not part of it (spec: titles)
+    s = _TITLE_APPENDIX.sub("", s)
+    # clean() took the 《》 at the edges: a title opening or closing with the proposal's own title keeps them
+    if s.count("》") > s.count("《") and raw.lstrip(" \t|•·").startswith("《"):
+        s = "《" + s
+    if s.count("《") > s.count("》") and raw.rstrip(" \t|•·").endswith("》"):
+        s = s + "》"
     return s.strip("|•· ") or None
 
 
