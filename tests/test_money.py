@@ -213,3 +213,9 @@ def test_role_unsure_when_equal_cues_disagree():
     (a,) = amounts
     assert a.role == "other"
     assert warnings == [f"role unsure: {a.text} at {a.start}"]
+
+
+def test_funded_parts_of_an_other_total_count_in_the_allocated_total():
+    rec = _record("该广场改造项目总投资100万元，其中区级补助资金已拨付60万元、镇级配套30万元。\n")
+    assert [(a.role, a.part_of) for a in rec.amounts] == [("other", None), ("allocated", 0), ("allocated", 0)]
+    assert rec.allocated_total_yuan == 900000

@@ -202,13 +202,14 @@ def _set_parts(amounts: list[Amount], ctxs: list[_Ctx], text: str) -> None:
         if cands:
             j = min(cands, key=lambda j: (0 if j > i else 1, abs(j - i)))
             a.part_of = j
-    # 其中 / 包括 / 含: the amounts after the marker break down the last whole amount before it
+    # 其中 / 包括 / 含: the amounts after the marker break down the last whole amount before it;
+    # funded parts inside a project's total keep their own role and point at the total
     for i, a in enumerate(amounts):
         if a.role == "other" or a.part_of is not None or ctxs[i].unit:
             continue
         for j in range(i - 1, -1, -1):
             t = amounts[j]
-            if t.role != a.role or t.part_of is not None or ctxs[j].unit:
+            if t.role != a.role and not _is_total(t) or t.part_of is not None or ctxs[j].unit:
                 continue
             gap = text[t.end:a.start]
             if len(gap) > 160 or _SENT_BREAK.search(gap) and not _PART_LEAD.match(gap.lstrip("。；; \n")):
@@ -249,6 +250,11 @@ def _set_parts(amounts: list[Amount], ctxs: list[_Ctx], text: str) -> None:
             a.part_of = seen[a.value_yuan]
         elif a.part_of is None:
             seen[a.value_yuan] = i
+
+
+def _is_total(a: Amount) -> bool:
+    """A project's total whose role rule made it ``other`` (roles.other.project_total …)."""
+    return a.role == "other" and bool(a.rule) and "total" in a.rule.rsplit(".", 1)[-1]
 
 
 _SENT_BREAK = regex.compile(r"[。；;\n]")

@@ -19,7 +19,8 @@ from .segment import segment, split_letters
 
 
 def _totals(amounts, role):
-    vals = [a.value_yuan for a in amounts if a.role == role and a.part_of is None]
+    vals = [a.value_yuan for a in amounts if a.role == role
+            and (a.part_of is None or amounts[a.part_of].role != role)]  # a funded part of an `other` total counts
     if not vals:
         return None
     total = sum(vals)
