@@ -64,7 +64,8 @@ def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, 
     return a, (m.start() if m else hi)
 
 
-_UNIT_BEFORE = regex.compile(r"(?:每|平均每|人均|户均|村均|亩均|单个|单项)[^，,。；;]{0,8}$")
+# 每人, 每个村, 人均 … mark a unit standard; 每年 / 每月 alone mark a yearly or monthly sum, not a unit
+_UNIT_BEFORE = regex.compile(r"(?:每(?![年月季天日周期次])|平均每|人均|户均|村均|亩均|单个|单项)[^，,。；;]{0,8}$")
 _UNIT_AFTER = regex.compile(r"^\s*(?:/|／|每)\s*\p{Han}{1,3}|^\s*一\s*(?:公里|千米|个|所|户|人|村|亩|平方米|处)")
 
 
