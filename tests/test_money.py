@@ -219,3 +219,10 @@ def test_funded_parts_of_an_other_total_count_in_the_allocated_total():
     rec = _record("该广场改造项目总投资100万元，其中区级补助资金已拨付60万元、镇级配套30万元。\n")
     assert [(a.role, a.part_of) for a in rec.amounts] == [("other", None), ("allocated", 0), ("allocated", 0)]
     assert rec.allocated_total_yuan == 900000
+
+
+def test_whole_number_lost_to_mojibake_is_only_warned_about():
+    warnings: list[str] = []
+    spans = find_money("其中道路养护经费36万元、路灯维护费?萬元。", warnings=warnings)
+    assert [s.value_yuan for s in spans] == [360000]
+    assert warnings == ["amount left out: its number is lost to mojibake: ?萬元 at 18"]

@@ -177,13 +177,13 @@ _AUX: dict[int, tuple] = {}
 
 
 def _aux(ruleset: RuleSet):
-    """The money family's helper patterns (KUAI_BEFORE, KUAI_AFTER, LOST_DIGIT_BEFORE), compiled
+    """The money family's helper patterns (KUAI_BEFORE, KUAI_AFTER, LOST_DIGIT_BEFORE, LOST_NUMBER), compiled
     once per rule set; None for one a layered rule set lacks."""
     hit = _AUX.get(id(ruleset))
     if hit is not None and hit[0] is ruleset:
         return hit[1]
     out = []
-    for name in ("KUAI_BEFORE", "KUAI_AFTER", "LOST_DIGIT_BEFORE"):
+    for name in ("KUAI_BEFORE", "KUAI_AFTER", "LOST_DIGIT_BEFORE", "LOST_NUMBER"):
         try:
             out.append(ruleset.compile(FAMILY, "{%s}" % name))
         except Exception:
@@ -200,7 +200,7 @@ def _lost_digit(text: str, m, pattern) -> bool:
 
 def _candidates(text: str, ruleset: RuleSet, lenient: bool = False, dropped: list | None = None):
     out = []
-    kb, ka, lost = (None, None, None) if lenient else _aux(ruleset)
+    kb, ka, lost, _ = (None, None, None, None) if lenient else _aux(ruleset)
     kuai = (kb, ka) if kb is not None and ka is not None else None
     for rule in ruleset.rules(FAMILY):
         if rule.pattern is None:
@@ -271,6 +271,10 @@ def find_money(text: str, ruleset: RuleSet | None = None, warnings: list[str] | 
                 continue
             seen.add(m.start())
             warnings.append(f"amount left out: its leading digit is lost to mojibake: {m.group(0)} at {m.start()}")
+        lost_number = _aux(ruleset)[3]
+        if lost_number is not None and ("?" in text or "\ufffd" in text):
+            for m in finditer(lost_number, text, timeout=0.5):
+                warnings.append(f"amount left out: its number is lost to mojibake: {m.group(0)} at {m.start()}")
     return [_span(c) for c in chosen if c[4] is not None]
 
 
