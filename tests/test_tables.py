@@ -17,7 +17,7 @@ import replyparse
 from replyparse.batch import process_file
 from replyparse.cli import main
 from replyparse.pipeline import iter_inputs, iter_paths
-from replyparse.runner import skipped_result
+from replyparse.runner import unread_result
 from replyparse.record import Action, Amount, Record
 from replyparse.summary import summarize
 from replyparse.tables import COLUMNS, LIST_SEP, TABLES, TableWriter, read_tables, to_frames, write_tables
@@ -28,7 +28,7 @@ ALL = "csv,xlsx,parquet,jsonl"
 @pytest.fixture(scope="module")
 def results(corpus_dir):
     """As a run makes them: a result for every file met, the files not read (gold JSON, README) skipped."""
-    return [process_file(p) if skip is None else skipped_result(p, skip) for p, skip in iter_inputs([corpus_dir])]
+    return [process_file(p) if problem is None else unread_result(p, problem) for p, problem in iter_inputs([corpus_dir])]
 
 
 @pytest.fixture(scope="module")

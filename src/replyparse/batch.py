@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .pipeline import parse_document
+from .pipeline import display_path, input_problem, parse_document
 from .read import read_file
 from .record import Record
 from .rules import RuleSet, default_rules
@@ -43,9 +43,30 @@ def file_sha256(path: str | Path) -> str | None:
     return h.hexdigest()
 
 
+def unread_result(path, problem) -> FileResult:
+    """A path that is not read (``pipeline.Problem``): a ``skipped`` files row without a record, or an
+    ``error`` row with its error record."""
+    if problem.status == "error":
+        return error_result(path, None, problem.reason)
+    p = Path(path)
+    return FileResult(path=str(path), format=p.suffix.lower().lstrip(".") or None, status=problem.status,
+                      reason=problem.reason)
+
+
+def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) -> FileResult:
+    p = Path(path)
+    rec = Record(source=display_path(path), status="error", reason=reason,
+                 format=p.suffix.lower().lstrip(".") or None)
+    return FileResult(path=str(path), sha256=sha256, format=rec.format, status="error", reason=reason,
+                      seconds=round(seconds, 4), records=[rec])
+
+
 def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
     """Read and parse one file; never raises for bad input (the row says what went wrong).
     With ``ocr``, a scanned PDF is read by OCR instead of being left ``needs_ocr``."""
+    problem = input_problem(path)
+    if problem is not None:  # checked again here: the file may have changed since the walk
+        return unread_result(path, problem)
     t0 = time.perf_counter()
     res = FileResult(path=str(path), sha256=file_sha256(path))
     try:

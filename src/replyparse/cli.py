@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def cmd_parse(args) -> int:
                       engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir, ocr=args.ocr)
     if opts.engine == "dask" and not opts.scheduler:
         raise UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
+    lock = None
+    if out_dir:
+        from .outlock import OutputLock
+
+        lock = OutputLock(out_dir, wait=args.wait, quiet=args.quiet)
     stats = RunStats()
     results = run(args.paths, ruleset, opts, stats)
     try:
@@ -77,6 +83,8 @@ def cmd_parse(args) -> int:
         return EXIT_INTERRUPTED
     finally:
         results.close()
+        if lock is not None:
+            lock.release()
     if not args.quiet:
         print(stats.summary(), file=sys.stderr)
     return EXIT_FILE_ERRORS if stats.statuses.get("error") else 0
@@ -219,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_argument("--timeout", type=float, default=None,
                       help="seconds per file before it becomes an error row (default 120, with --ocr 900; 0: no limit)")
     bulk.add_argument("--force", action="store_true", help="ignore cached results and parse every file again")
+    bulk.add_argument("--wait", action="store_true",
+                      help="with --out: when another run is writing into DIR, wait for it instead of stopping")
     bulk.add_argument("--cache", help="result cache folder (default: OUT/.cache with --out, else none)")
     bulk.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     bulk.add_argument("--engine", choices=["local", "dask"], default="local")
@@ -263,7 +273,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except UsageError as e:
         print(f"replyparse: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return e.exit_status
     except RuleError as e:
         print(f"replyparse: rule error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -272,10 +282,10 @@ def main(argv=None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    except OSError as e:  # output that cannot be written: disk full, read-only, permission
-        where = f": {e.filename}" if e.filename else ""
-        print(f"replyparse: error: output could not be written{where}: {e.strerror or e}; "
-              "free space or choose another place, then run again", file=sys.stderr)
+    except (OSError, sqlite3.OperationalError) as e:  # output that cannot be written: disk full, read-only
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"replyparse: error: output could not be written{where}: {getattr(e, 'strerror', None) or e}; "
+              "free space or choose another place, then run the same command again", file=sys.stderr)
         return EXIT_OUTPUT
 
 

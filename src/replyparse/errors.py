@@ -11,11 +11,13 @@ EXIT_OK = 0
 EXIT_FILE_ERRORS = 1  # the run finished; some input files have status error (their rows say why)
 EXIT_USAGE = 2  # a wrong option, path or rule file: nothing was read
 EXIT_OUTPUT = 3  # the output could not be written (disk full, read-only, permission)
+EXIT_BUSY = 4  # another run is writing into the same --out folder
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class UsageError(Exception):
     """A mistake in what the user asked for; the message says what to do instead."""
+    exit_status = EXIT_USAGE
 
 
 def output_file(path: str | Path, what: str = "-o") -> Path:

@@ -23,6 +23,8 @@ HTML_EXTS = {".html", ".htm", ".shtml", ".xhtml"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}  # scans: read only with OCR
 SUPPORTED_EXTS = TEXT_EXTS | DOCX_EXTS | LEGACY_WORD_EXTS | PDF_EXTS | HTML_EXTS | IMAGE_EXTS
 MAX_TEXT_BYTES = 50 * 1024 * 1024  # a letter is kilobytes; anything this big is not one letter
+# a letter's web page is tens of kB; lxml's tree takes ~15 times the page's size in memory
+MAX_HTML_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -41,6 +43,33 @@ class Document:
         return "\n".join(self.pages)
 
 
+MIXED_ENCODING = "utf-8+gb18030"
+
+
+def _decode_mixed(data: bytes) -> str | None:
+    """A UTF-8 text with some lines in GBK (a paragraph pasted from an old file): each line in the
+    codec that reads it, or None when the text is not mostly UTF-8. Whole-file GB18030 would turn
+    every UTF-8 line into mojibake, and the letter would be rejected."""
+    lines = data.split(b"\n")
+    out, utf8_han, gbk = [], 0, 0
+    for ln in lines:
+        try:
+            t = ln.decode("utf-8")
+            utf8_han += not ln.isascii()
+        except UnicodeDecodeError:
+            try:
+                t = ln.decode("gb18030")
+            except UnicodeDecodeError:
+                return None
+            gbk += 1
+        out.append(t)
+    # UTF-8 lines with Chinese must outnumber the others: a GBK file has few lines that also
+    # happen to be valid UTF-8
+    if utf8_han < 2 or utf8_han < gbk:
+        return None
+    return "\n".join(out)
+
+
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode letter bytes: BOMs first, then strict UTF-8, then GB18030, then detection."""
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -51,6 +80,9 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        return mixed, MIXED_ENCODING
     # UTF-16 without BOM: every other byte of ASCII-range text is NUL
     if len(data) >= 4 and data[1::2].count(0) > len(data) // 4:
         try:
@@ -69,11 +101,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def _read_bounded(path: Path, doc: Document) -> bytes | None:
+def _read_bounded(path: Path, doc: Document, limit: int = MAX_TEXT_BYTES) -> bytes | None:
     """The file's bytes, or None with ``doc`` set to an error when it is too large or empty."""
     size = path.stat().st_size
-    if size > MAX_TEXT_BYTES:
-        doc.status, doc.reason = "error", f"file too large: {size} bytes (limit {MAX_TEXT_BYTES})"
+    if size > limit:
+        doc.status, doc.reason = "error", f"file too large: {size} bytes (limit {limit} for .{doc.format})"
         return None
     data = path.read_bytes()
     if not data.strip():
@@ -93,6 +125,9 @@ def read_text_file(path: Path) -> Document:
         doc.status, doc.reason = "error", f"undecodable text: {e.reason}"
         return doc
     doc.pages, doc.encoding = [text], enc
+    if enc == MIXED_ENCODING:
+        doc.warnings.append("mixed encodings: most lines are UTF-8, some GBK/GB18030; each line was "
+                            "read in the codec that decodes it")
     return doc
 
 
@@ -390,7 +425,8 @@ MAX_DOCX_RATIO = 100  # Word's XML compresses 5-30:1; a big part far beyond that
 _RATIO_FLOOR = 10 * 1024 * 1024  # a small part may compress better than that and still do no harm
 # a DTD is what entity expansion (billion laughs) and external entities (file:///etc/passwd) need;
 # UTF-16 forms too, as lxml reads UTF-16 XML
-_DTD_MARKS = tuple(s.encode(enc) for s in ("<!DOCTYPE", "<!ENTITY") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_DTD_MARKS = tuple(s.encode(enc) for s in ("<!DOCTYPE", "<!ENTITY")
+                   for enc in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"))
 _PROLOG = regex.compile(r"\ufeff?(?:\s+|<\?.*?\?>|<!--.*?-->)*", regex.DOTALL)
 _ROOT_START = regex.compile(r"<[^!?]")
 
@@ -401,8 +437,11 @@ def _declares_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
         if not chunk.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
             return False  # an image or other binary part: python-docx never parses it as XML
         # a DTD can only come before the root element: once that is reached, the part is clean
-        two = chunk[:2]
-        enc = ("utf-16" if two in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le" if two == b"<\0"
+        two, four = chunk[:2], chunk[:4]
+        # XML 1.0 appendix F: UTF-32 first (its BOM and its '<' begin like UTF-16's)
+        enc = ("utf-32" if four in (b"\xff\xfe\0\0", b"\0\0\xfe\xff") else "utf-32-le" if four == b"<\0\0\0"
+               else "utf-32-be" if four == b"\0\0\0<"
+               else "utf-16" if two in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le" if two == b"<\0"
                else "utf-16-be" if two == b"\0<" else "utf-8")
         head = codecs.getincrementaldecoder(enc)(errors="replace").decode(chunk)
         rest = head[_PROLOG.match(head).end():]
@@ -1088,7 +1127,7 @@ def read_html(path: Path) -> Document:
     import lxml.html
 
     doc = Document(path=str(path), format="html")
-    data = _read_bounded(path, doc)
+    data = _read_bounded(path, doc, MAX_HTML_BYTES)
     if data is None:
         return doc
     text, enc = _html_decode(data)

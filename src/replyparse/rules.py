@@ -40,8 +40,19 @@ class _LineDict(dict):
     line: int = 0
 
 
+MAX_RULE_FILE_BYTES = 1 << 20  # the largest built-in rule file is ~25 kB
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping, for error messages."""
+    """SafeLoader that remembers the line of every mapping, for error messages, and refuses YAML
+    aliases: no rule file needs them, and an alias bomb (a billion laughs) would expand to gigabytes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise RuleError(f"line {event.start_mark.line + 1}: YAML alias *{event.anchor} is not allowed "
+                            "in rule files (write the value out, or use a {DEF})")
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         mapping = _LineDict(super().construct_mapping(node, deep=True))
@@ -207,7 +218,11 @@ def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = T
         ids_in_dir: dict[str, Path] = {}
         for path in _rule_files(d):
             family = path.name[: -len(".yaml")]
-            data = path.read_bytes()
+            with path.open("rb") as f:
+                data = f.read(MAX_RULE_FILE_BYTES + 1)
+            if len(data) > MAX_RULE_FILE_BYTES:
+                raise RuleError(f"{path}:0: rule file larger than {MAX_RULE_FILE_BYTES // 1024} kB; "
+                                "split it or shorten it")
             digest.update(path.name.encode() + b"\0" + data)
             sources.append(str(path))
             doc = _read_yaml(path, data)
@@ -289,6 +304,14 @@ def search(pattern, text: str, timeout: float = 0.5):
     """``pattern.search`` that gives up (returns None) on a pathological text instead of stalling."""
     try:
         return pattern.search(text, timeout=timeout)
+    except TimeoutError:
+        return None
+
+
+def match(pattern, text: str, timeout: float = 0.5):
+    """``pattern.match`` bounded like ``search``."""
+    try:
+        return pattern.match(text, timeout=timeout)
     except TimeoutError:
         return None
 

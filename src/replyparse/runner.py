@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import __version__
-from .batch import FileResult, file_sha256, process_file
+from .batch import FileResult, error_result, file_sha256, process_file, unread_result
 from .pipeline import display_path, iter_inputs
 from .record import Record
 from .rules import RuleSet, default_rules
@@ -95,20 +95,6 @@ def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResu
     return process_file(path, rules, ocr=ocr)
 
 
-def skipped_result(path, reason: str) -> FileResult:
-    """A file under a walked folder that replyparse does not read: a ``files`` row, no record."""
-    p = Path(path)
-    return FileResult(path=str(path), format=p.suffix.lower().lstrip(".") or None, status="skipped", reason=reason)
-
-
-def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) -> FileResult:
-    p = Path(path)
-    rec = Record(source=display_path(path), status="error", reason=reason,
-                 format=p.suffix.lower().lstrip(".") or None)
-    return FileResult(path=str(path), sha256=sha256, format=rec.format, status="error", reason=reason,
-                      seconds=round(seconds, 4), records=[rec])
-
-
 # ---------------------------------------------------------------- cache
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -135,7 +121,8 @@ def plain(obj):
 def encode_result(res: FileResult) -> bytes:
     """A result as the cache stores it (compressed JSON)."""
     data = {"row": res.manifest_row(), "records": [plain(r) for r in res.records]}
-    return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
+    # surrogateescape: a file name in foreign bytes (GBK from Windows) is kept byte for byte
+    return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape"), 1)
 
 
 class CachedRecord(Record):
@@ -162,7 +149,7 @@ class ResultCache:
         self._pending: list[tuple[str, bytes]] = []
 
     def key(self, sha256: str, path) -> str:
-        return f"{sha256}:{Path(path).suffix.lower()}:{self.suffix}"
+        return f"{sha256}:{display_path(Path(path).suffix.lower())}:{self.suffix}"
 
     def get(self, sha256: str | None, path) -> FileResult | None:
         if not sha256:
@@ -171,7 +158,7 @@ class ResultCache:
         if row is None:
             return None
         try:
-            data = json.loads(zlib.decompress(row[0]))
+            data = json.loads(zlib.decompress(row[0]).decode("utf-8", "surrogateescape"))
             return _rebase(data, path)
         except Exception:  # a damaged entry is a miss
             return None
@@ -552,13 +539,13 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
             # hand out work while the reordering window and the engine allow
             while not exhausted and submitted - next_idx < window and engine.free() > 0:
                 try:
-                    idx, (path, skip) = next(source)
+                    idx, (path, problem) = next(source)
                 except StopIteration:
                     exhausted = True
                     break
                 submitted += 1
-                if skip is not None:  # not read, so nothing to cache
-                    done(idx, skipped_result(path, skip), False, store=False)
+                if problem is not None:  # not read, so nothing to cache
+                    done(idx, unread_result(path, problem), False, store=False)
                     continue
                 sha = file_sha256(path) if cache is not None else None
                 hit = cache.get(sha, path) if cache is not None and not opts.force else None

@@ -44,6 +44,7 @@ FTS_COLUMNS = ("title", "proposal_title", "proposers", "issuer", "doc_number", "
 # bm25 weights, same order as FTS_COLUMNS: a hit in the title counts more than one in the body
 BM25_WEIGHTS = (6.0, 5.0, 4.0, 2.0, 4.0, 1.0)
 JSONL_EXTS = {".jsonl", ".ndjson"}
+MAX_QUERY_CHARS = 200  # a pasted paragraph is cut here: longer queries only cost time
 
 # --------------------------------------------------------------------------- tokenizer
 
@@ -171,8 +172,8 @@ def group_expression(group: str, toks: list[str]) -> str:
     alone (社区养老服务设施 → 养老/服务设施, but 养老服务 alone → 养老服务), so the
     second form finds what the first misses; a letter matching both ranks higher."""
     strict = " AND ".join(_fts_string(t) for t in toks)
-    pieces = [p for w in _jieba().cut(flat(group).translate(_ASCII_LOWER)) if _WORD.search(w)
-              for p in _tiles(w.strip())]
+    pieces = list(dict.fromkeys(p for w in _jieba().cut(flat(group).translate(_ASCII_LOWER)) if _WORD.search(w)
+                                for p in _tiles(w.strip())))
     if len(pieces) < 2 or set(pieces) <= set(toks) and len(toks) == len(pieces):
         return f"({strict})"
     near = f"NEAR({' '.join(_fts_string(p) for p in pieces)}, {4 * len(pieces)})"
@@ -423,10 +424,35 @@ class IndexStats:
                 f"in index: {self.total_letters}; {self.seconds:.2f}s ({rate:.0f} letters/s)")
 
 
+def connect_readonly(db: str | Path) -> sqlite3.Connection:
+    """Open an index for searching only: it is never written to (a read-only file or folder works,
+    a running ``index`` is not blocked, and a SQLite file that is no index gets no tables added)."""
+    uri = Path(db).resolve().as_uri()
+    try:
+        try:
+            con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # a WAL database in a read-only folder: read it as it stands
+            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+        con.row_factory = sqlite3.Row
+        row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise IndexUnreadable(f"{db} is not a replyparse index, or it is damaged ({e}); "
+                              f"build it again with: replyparse index PATH... --db {db}") from None
+    if row is None:
+        con.close()
+        raise IndexUnreadable(f"{db} is not a replyparse index; build one with: replyparse index PATH... --db {db}")
+    return con
+
+
+class IndexUnreadable(ValueError):
+    pass
+
+
 class Index:
-    def __init__(self, db: str | Path):
+    def __init__(self, db: str | Path, readonly: bool = False):
         self.db = str(db)
-        self.con = connect(db)
+        self.con = connect_readonly(db) if readonly else connect(db)
 
     def close(self) -> None:
         self.con.close()
@@ -497,7 +523,7 @@ class Index:
         Files are parsed with the built-in rules and ``rule_dirs`` over them; when that rule set differs
         from the one the index was built with, every file is parsed again."""
         from .batch import file_sha256
-        from .pipeline import iter_paths
+        from .pipeline import display_path, iter_paths
         from .rules import load_rules_cached
 
         t0 = time.perf_counter()
@@ -538,24 +564,26 @@ class Index:
             if os.path.isdir(arg):
                 scopes_dirs.append(os.path.abspath(arg).rstrip(os.sep) + os.sep)
             elif not os.path.exists(arg):
-                key = os.path.abspath(arg)
+                key = display_path(os.path.abspath(arg))
                 if key in known:
                     self._delete_path(key)
                     st.removed += 1
                 st.warnings.append(f"{arg}: no such file")
                 continue
             for fp in iter_paths([arg]):
-                key = os.path.abspath(fp)
+                # the index's key for a file: its absolute path as readable text (a GBK file name
+                # decoded), which SQLite can store; the file itself is read by its real name
+                key = display_path(os.path.abspath(fp))
                 if key in seen:
                     continue
                 seen.add(key)
                 st.seen += 1
-                sha = file_sha256(key)
+                sha = file_sha256(fp)
                 old = known.get(key)
                 if not force and old and old[0] == sha:
                     st.unchanged += 1
                 elif not force and not old and sha in by_sha and by_sha[sha] != key:
-                    moves.append((by_sha[sha], Unit(path=key, sha256=sha, origin="fs", given=str(fp))))
+                    moves.append((by_sha[sha], Unit(path=key, sha256=sha, origin="fs", given=display_path(fp))))
                 else:
                     todo_files.append((key, str(fp), rule_dirs))
 
@@ -643,7 +671,14 @@ class Index:
                snippet_width: int = 90) -> "SearchResult":
         _jieba()  # loaded once per process; not part of a query's time
         t0 = time.perf_counter()
+        note = None
+        if query and len(query) > MAX_QUERY_CHARS:  # the cost of a query grows faster than its length
+            query = query[:MAX_QUERY_CHARS]
+            note = f"the query was cut to its first {MAX_QUERY_CHARS} characters"
         expr = match_expression(query) if query and query.strip() else None
+        if query and query.strip() and expr is None:
+            return SearchResult(query=query, match=None, total=0, hits=[], ms=0.0,
+                                note="the query has no word to look for (only punctuation or symbols)")
         where, params = [], {}
         if expr:
             where.append("fts MATCH :q")
@@ -707,7 +742,7 @@ class Index:
                 actions=(r["actions"] or "").split(),
                 snippet=snippet(r["text"], query or "", snippet_width, mark)))
         return SearchResult(query=query, match=expr, total=total, hits=hits,
-                            ms=round((time.perf_counter() - t0) * 1000, 2))
+                            ms=round((time.perf_counter() - t0) * 1000, 2), note=note)
 
     def records(self) -> Iterator[dict]:
         """Every indexed letter as its record (with text), in index order."""
@@ -753,10 +788,11 @@ class SearchResult:
     total: int | None
     hits: list[Hit]
     ms: float
+    note: str | None = None  # why the query was changed or found nothing
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "match": self.match, "total": self.total, "ms": self.ms,
-                "hits": [h.to_dict() for h in self.hits]}
+                "note": self.note, "hits": [h.to_dict() for h in self.hits]}
 
 
 def parse_yuan(text: str | float | int) -> float:
@@ -783,7 +819,7 @@ def format_yuan(v: float | int | None) -> str:
 
 
 def format_hits(res: SearchResult) -> str:
-    lines = []
+    lines = [f"note: {res.note}"] if res.note else []
     if res.total is not None:
         lines.append(f"{res.total} letter(s) match" + (f"; top {len(res.hits)}" if res.total > len(res.hits) else "")
                      + f"  ({res.ms:.1f} ms)")
@@ -843,7 +879,11 @@ def cmd_search(args) -> int:
         min_req = parse_yuan(args.min_requested) if args.min_requested is not None else None
     except ValueError:
         raise UsageError("--min-allocated/--min-requested take yuan, optionally with 万 or 亿 (100万)") from None
-    with Index(args.db) as ix:
+    try:
+        ix = Index(args.db, readonly=True)
+    except IndexUnreadable as e:
+        raise UsageError(str(e)) from None
+    with ix:
         try:
             res = ix.search(args.query or "", issuer=args.issuer, year=args.year, body=args.body,
                             category=args.category, actions=args.action or (), kind=args.kind,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import regex
 
-from .rules import RuleSet, finditer, search
+from .rules import RuleSet, finditer, match, search
 
 SEGMENTS = ("meta", "head", "header", "title", "salutation", "body", "signature", "contact", "cc")
 
@@ -256,7 +256,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
         if ln.start < body_start or ln.end > body_end:
             continue
         for r in rules.get("point", []):
-            m = r.pattern.match(ln.text)
+            m = match(r.pattern, ln.text)  # bounded like every rule regex
             if m:
                 seg.points.append(Point(label=m.group("label"), start=ln.start, end=ln.end, rule=r.id))
                 break

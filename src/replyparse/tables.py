@@ -15,6 +15,7 @@ documents the columns.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -276,14 +277,30 @@ def to_frames(items: Iterable) -> Frames:
 # ---------------------------------------------------------------- streaming writer
 
 
-def _cell(v) -> str:
+def _cell(v, kind: str = STR) -> str:
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    return _safe(str(v))
+    s = _safe(str(v))
+    return csv_guard(s) if kind == STR else s
+
+
+# A text cell that starts like a formula (=1+2, +…, -2+3, @SUM) runs as one when Excel or
+# LibreOffice opens the CSV: such cells get a leading ' (OWASP, CSV injection). Cells that already
+# start with ' get one too, so csv_unguard gives every value back exactly (Parquet/XLSX are built
+# from the CSVs and keep the original text, as JSONL does).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_guard(s: str) -> str:
+    return "'" + s if s.startswith(_FORMULA_START) else s
+
+
+def csv_unguard(s: str) -> str:
+    return s[1:] if s.startswith("'") else s
 
 
 def parse_formats(spec: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -374,8 +391,8 @@ class TableWriter:
                "complete": complete, "formats": list(self.formats), "files": self.output_names(),
                "counts": dict(self.counts), "statuses": dict(sorted(self.statuses.items()))}
         tmp = self.out / "run.json.tmp"
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, self.out / "run.json")
+        with _replaced_when_whole(tmp, self.out / "run.json"):
+            tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     # -- resume
     def _recover(self) -> None:
@@ -388,7 +405,7 @@ class TableWriter:
             return
         with open(fp, encoding="utf-8-sig", newline="") as f:
             rows = list(csv.DictReader(f))
-        self.done = {r["path"] for r in rows}
+        self.done = {csv_unguard(r["path"]) for r in rows}
         for r in rows:
             self.counts["files"] += 1
             self.statuses[r["status"]] = self.statuses.get(r["status"], 0) + 1
@@ -410,7 +427,7 @@ class TableWriter:
             writer.writerow(header)
             i = header.index("path")
             for row in reader:
-                if len(row) == len(header) and row[i] in self.done:
+                if len(row) == len(header) and csv_unguard(row[i]) in self.done:
                     writer.writerow(row)
                     n += 1
         os.replace(tmp, path)
@@ -437,11 +454,11 @@ class TableWriter:
             raise ValueError("TableWriter is closed")
         rows = rows_of(fr)
         for t in TABLES:  # files last: a files row means the file's rows are all written
-            cols = [c for c, _ in COLUMNS[t]]
+            cols = COLUMNS[t]
             buf = io.StringIO()
             w = csv.writer(buf)
             for r in rows[t]:
-                w.writerow([_cell(r[c]) for c in cols])
+                w.writerow([_cell(r[c], k) for c, k in cols])
             if t == "files" and self._jsonl:
                 self._write_jsonl(fr, rows["files"][0])
             self._csv[t].write(buf.getvalue())
@@ -519,9 +536,17 @@ def read_csv_table(path: str | Path, table: str, chunksize: int | None = None):
     import pandas as pd
 
     kw = dict(dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+    text_cols = [c for c, k in COLUMNS[table] if k == STR]
+
+    def typed(df):
+        for c in text_cols:
+            if c in df:
+                df[c] = df[c].map(csv_unguard)
+        return frame(table, df)
+
     if chunksize:
-        return (frame(table, c) for c in pd.read_csv(path, chunksize=chunksize, **kw))
-    return frame(table, pd.read_csv(path, **kw))
+        return (typed(c) for c in pd.read_csv(path, chunksize=chunksize, **kw))
+    return typed(pd.read_csv(path, **kw))
 
 
 def arrow_schema(table: str):
@@ -537,12 +562,24 @@ def write_parquet(csv_path: Path, table: str, dest: Path, chunksize: int = 50_00
 
     schema = arrow_schema(table)
     tmp = dest.with_suffix(".parquet.tmp")
-    with pq.ParquetWriter(tmp, schema) as w:
-        for df in read_csv_table(csv_path, table, chunksize=chunksize):
-            w.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False))
-        w.write_table(schema.empty_table())  # a file with no rows still has the schema
-    os.replace(tmp, dest)
+    with _replaced_when_whole(tmp, dest):
+        with pq.ParquetWriter(tmp, schema) as w:
+            for df in read_csv_table(csv_path, table, chunksize=chunksize):
+                w.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False))
+            w.write_table(schema.empty_table())  # a file with no rows still has the schema
     return dest
+
+
+@contextlib.contextmanager
+def _replaced_when_whole(tmp: Path, dest: Path):
+    """Write ``tmp``, then rename it to ``dest``; on any failure (disk full) remove ``tmp`` and
+    leave ``dest`` as it was, so no half-written table ever has a table's name."""
+    try:
+        yield
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _width(s: str) -> int:
@@ -567,7 +604,7 @@ def _xlsx_value(v: str, kind: str):
         return v
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    v = ILLEGAL_CHARACTERS_RE.sub("", v)
+    v = ILLEGAL_CHARACTERS_RE.sub("", csv_unguard(v))  # the CSV's formula guard is not part of the value
     return v[:32767]  # Excel's limit for one cell
 
 
@@ -622,7 +659,7 @@ def write_xlsx(csv_paths: dict[str, Path], dest: Path, sample: int = 2000) -> Pa
                 for (c, k), v in zip(cols, row):
                     val = _xlsx_value(v, k)
                     if c in YUAN_COLUMNS and isinstance(val, float) or k == DATE and isinstance(val, dt.date) \
-                            or isinstance(val, str) and val.startswith("="):
+                            or isinstance(val, str) and val.startswith(_FORMULA_START):
                         cell = WriteOnlyCell(ws, value=val)
                         if isinstance(val, str):
                             cell.data_type = "s"  # text, never a formula
@@ -632,8 +669,8 @@ def write_xlsx(csv_paths: dict[str, Path], dest: Path, sample: int = 2000) -> Pa
                     out.append(val)
                 ws.append(out)
     tmp = dest.with_suffix(".xlsx.tmp")
-    wb.save(tmp)
-    os.replace(tmp, dest)
+    with _replaced_when_whole(tmp, dest):
+        wb.save(tmp)
     return dest
 
 
