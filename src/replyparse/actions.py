@@ -15,6 +15,8 @@ Every matching clause is returned, in reading order (the gold counts a category 
 """
 from __future__ import annotations
 
+import bisect
+
 import regex
 
 from .record import Action
@@ -57,22 +59,33 @@ def _regions(text: str, seg, ruleset: RuleSet) -> list[tuple[int, int]]:
     return out
 
 
-def _clause(text: str, sa: int, sb: int, ma: int, mb: int) -> tuple[int, int]:
-    a = ma
-    while a > sa and not _CLAUSE_END.match(text[a - 1]):
-        a -= 1
-    b = mb
-    while b < sb and not _CLAUSE_END.match(text[b]):
-        b += 1
-    if b < sb and text[b] in "，,。；;！？!?":
-        b += 1
-    while a < b and text[a] in " \t":
-        a += 1
-    return a, b
+class _Clauses:
+    """Clause bounds of one text, found from a sorted list of its clause-end positions.
+
+    Searching that list (bisect) instead of walking character by character keeps a letter
+    whose sentence has no punctuation for thousands of characters linear, not quadratic.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+
+    def span(self, sa: int, sb: int, ma: int, mb: int) -> tuple[int, int]:
+        """The clause holding text[ma:mb], within the sentence text[sa:sb]."""
+        text = self.text
+        i = bisect.bisect_left(self.ends, ma)          # first end at or after ma
+        a = max(sa, self.ends[i - 1] + 1) if i > 0 else sa
+        j = bisect.bisect_left(self.ends, mb)          # first end at or after mb
+        b = min(sb, self.ends[j]) if j < len(self.ends) else sb
+        if b < sb and text[b] in "，,。；;！？!?":
+            b += 1
+        while a < b and text[a] in " \t":
+            a += 1
+        return a, b
 
 
-def _ok(rule, masked: str, sa: int, sb: int, ma: int, mb: int) -> bool:
-    ca, cb = _clause(masked, sa, sb, ma, mb)
+def _ok(rule, masked: str, clauses: _Clauses, sa: int, sb: int, ma: int, mb: int) -> bool:
+    ca, cb = clauses.span(sa, sb, ma, mb)
     window = rule.get("window") or 12
     nb = rule.get("not_before")
     if nb is not None and search(nb, masked[max(ca, ma - window):ma]):
@@ -91,6 +104,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
     if not rules or not text:
         return []
     masked = _masked(text)
+    clauses_text, clauses_masked = _Clauses(text), _Clauses(masked)
     amount_rules = [r for r in rules if r.get("kind") == "amount"]
     if amount_rules and amounts is None:
         from .amounts import extract_amounts
@@ -106,7 +120,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
                 if r.get("kind") == "amount":
                     for a in amounts or []:
                         if sa <= a.start < sb and a.role == r.value:
-                            ca, cb = _clause(text, sa, sb, a.start, a.end)
+                            ca, cb = clauses_text.span(sa, sb, a.start, a.end)
                             found.setdefault((r.get("category"), ca, cb),
                                              Action(r.get("category"), text[ca:cb].strip(), ca, cb, r.id))
                             break
@@ -115,9 +129,9 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
                     continue
                 for m in finditer(r.pattern, masked[sa:sb]):
                     ma, mb = sa + m.start(), sa + m.end()
-                    if not _ok(r, masked, sa, sb, ma, mb):
+                    if not _ok(r, masked, clauses_masked, sa, sb, ma, mb):
                         continue
-                    ca, cb = _clause(masked, sa, sb, ma, mb)
+                    ca, cb = clauses_masked.span(sa, sb, ma, mb)
                     key = (r.get("category"), ca, cb)
                     if key not in found:
                         found[key] = Action(r.get("category"), text[ca:cb].strip(), ca, cb, r.id)
