@@ -204,7 +204,9 @@ NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
     "contact_phone": _phone,
     "contact_person": lambda raw, m: (split_names(raw) or [None])[0] if raw else None,
     "title": _title,
-    "proposal_title": lambda raw, m: clean(regex.sub(r"^(?:关于)+", "关于", raw.strip())),
+    # …的建议的提案: a proposal named by its own …的建议 title, the outer kind word not part of it
+    "proposal_title": lambda raw, m: clean(regex.sub(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$", "",
+                                                     regex.sub(r"^(?:关于)+", "关于", raw.strip()))),
     "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
     "public": _bool,
 }
