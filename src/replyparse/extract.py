@@ -130,11 +130,14 @@ def split_names(raw: str) -> list[str]:
     return out
 
 
+_COPIES = regex.compile(r"[（(]\s*\d{1,3}\s*份?\s*[)）]$")  # a colophon's copy count: 市政府办(2)
+
+
 def split_orgs(raw: str) -> list[str]:
     raw = regex.sub(r"抄\s*[送报]\s*[：:]?", "、", raw)  # 抄报：A；抄送：B on one line
     out = []
     for part in regex.split(r"[，,、；;\s|｜]+", raw):
-        part = part.strip(_EDGE_PUNCT)
+        part = _COPIES.sub("", part.strip(_EDGE_PUNCT)).strip(_EDGE_PUNCT)
         if part and part not in out and regex.search(r"[\p{Han}A-Za-z]", part):  # not a stray table bar
             out.append(part)
     return out
