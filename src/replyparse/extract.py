@@ -98,6 +98,9 @@ _LIST_SPLIT = regex.compile(r"[、，,；;/]+")
 _PLACEHOLDER = regex.compile(r"^(?:[X×*＊xX]+|某+|\p{Han}?某\p{Han}?)$")
 
 
+_NAME_PAIR = regex.compile(r"^(?P<a>\p{Han}{2,3})[并和及与](?P<b>\p{Han}{2,3})$")
+
+
 def _space_names(part: str) -> list[str]:
     """Names separated by spaces, where a two-character name may be padded (张  斌)."""
     tokens = part.split()
@@ -119,6 +122,12 @@ def split_names(raw: str) -> list[str]:
     parts = []
     for part in _LIST_SPLIT.split(raw):
         parts.extend([regex.sub(r"\s+", "", part)] if listed else _space_names(part))
+    # two names joined by a conjunction (刘某并陈某某, 张三和李四): only where both sides are name-sized
+    joined = []
+    for part in parts:
+        m = _NAME_PAIR.match(part)
+        joined.extend([m["a"], m["b"]] if m and listed else [part])
+    parts = joined
     out = []
     for part in parts:
         part = part.strip(_EDGE_PUNCT)
