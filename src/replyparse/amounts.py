@@ -280,7 +280,7 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
     for s in spans:
         ctx = _Ctx(sent=_bounds(text, s.start, s.end, _SENT_END),
                    clause=_bounds(text, s.start, s.end, _CLAUSE_END),
-                   line=_bounds(text, s.start, s.end, _LINE_END, limit=1000),
+                   line=_bounds(text, s.start, s.end, _LINE_END, limit=200),
                    in_zone=any(a <= s.start and s.end <= b for a, b, _ in zones),
                    unit=_is_unit(text, s))
         prev = amounts[-1] if amounts else None
