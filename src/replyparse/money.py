@@ -177,24 +177,23 @@ _AUX: dict[int, tuple] = {}
 
 
 def _aux(ruleset: RuleSet):
-    """The money family's helper patterns (KUAI_BEFORE, KUAI_AFTER, LOST_DIGIT_BEFORE, LOST_NUMBER), compiled
-    once per rule set; None for one a layered rule set lacks."""
+    """The money family's helper patterns (KUAI_BEFORE, KUAI_AFTER, LOST_DIGIT_BEFORE, LOST_NUMBER),
+    compiled once per rule set; None for one the rule set lacks."""
     hit = _AUX.get(id(ruleset))
     if hit is not None and hit[0] is ruleset:
         return hit[1]
     out = []
+    defs = ruleset.defs.get(FAMILY, {})
     for name in ("KUAI_BEFORE", "KUAI_AFTER", "LOST_DIGIT_BEFORE", "LOST_NUMBER"):
-        try:
-            out.append(ruleset.compile(FAMILY, "{%s}" % name))
-        except Exception:
-            out.append(None)
+        # a rule set without the def does without the check; a def that does not compile is a defect
+        out.append(ruleset.compile(FAMILY, "{%s}" % name) if name in defs else None)
     _AUX[id(ruleset)] = (ruleset, out)
     return out
 
 
 def _lost_digit(text: str, m, pattern) -> bool:
     """The amount's number starts right after mojibake (a replacement or private-use character,
-    锟斤拷, a ? between Han characters and digits): its leading digits may be lost."""
+    锟斤拷, a ? between a non-ASCII character and the digits): its leading digits may be lost."""
     return bool(pattern.search(text[max(0, m.start() - 4):m.start()]))
 
 
