@@ -132,7 +132,7 @@ def _tables(folder: Path) -> dict[str, bytes]:
     without its clock times."""
     out = {}
     for f in sorted(folder.iterdir()):
-        if f.is_file():
+        if f.is_file() and not f.name.startswith("."):  # .lock names the process that wrote the folder
             data = f.read_bytes()
             if f.name == "run.json":
                 data = re.sub(rb'"(started|finished)": "[^"]*"', rb'"\1": ""', data)
@@ -161,6 +161,27 @@ def test_dask_cluster_writes_the_same_bytes(letters, tmp_path):
     assert stats.statuses["error"] == 1
     a, b = _tables(tmp_path / "local"), _tables(tmp_path / "dask")
     assert "files.csv" in a and a == b
+
+
+def test_dask_batch_with_a_stalled_file_gives_the_others_and_a_timeout_row(tmp_path, monkeypatch):
+    """Files go to Dask in batches; a batch held up by one file is split up, so only that file is lost."""
+    distributed = pytest.importorskip("distributed")
+    d = tmp_path / "in"
+    d.mkdir()
+    for f in sorted(CORPUS.glob("*.txt"))[:5]:
+        shutil.copy(f, d / f.name)
+    slow = sorted(p.name for p in d.iterdir())[2]
+    monkeypatch.setenv(SLOW_ENV, f"{slow}:30")  # longer than the batch's limit (2 s + 1 s a file)
+    # worker processes under a nanny, as on a real cluster: a stalled worker is restarted
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            out, stats = _run([d], engine="dask", scheduler=client, timeout=2)
+    by_name = {Path(r.path).name: r for r in out}
+    assert [Path(r.path).name for r in out] == sorted(by_name)
+    assert by_name[slow].status == "error" and by_name[slow].reason.startswith("timeout")
+    assert {n: (r.status, r.reason) for n, r in by_name.items() if r.status == "error"} == {slow: (by_name[slow].status, by_name[slow].reason)}
+    assert stats.statuses["error"] == 1
 
 
 def test_out_folder_rerun_uses_its_cache(letters, tmp_path, capsys):

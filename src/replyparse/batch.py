@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .pipeline import display_path, input_problem, parse_document
@@ -27,9 +27,11 @@ class FileResult:
     records: list[Record] = field(default_factory=list)
 
     def manifest_row(self) -> dict:
-        row = asdict(self)
-        row.pop("records")
-        return row
+        """The ``files`` row: every field but the records (which are not copied)."""
+        return {n: getattr(self, n) for n in _ROW_FIELDS}
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(FileResult) if f.name != "records")
 
 
 def file_sha256(path: str | Path) -> str | None:

@@ -4,7 +4,7 @@ Fields after ``warnings`` are replyparse's additions (the contract allows adding
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 HEADER_FIELDS = (
@@ -94,7 +94,7 @@ class Record:
     text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":
@@ -112,3 +112,24 @@ class Record:
         self.amounts, self.actions = [], []
         self.requested_total_yuan = self.allocated_total_yuan = None
         self.evidence = {}
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(obj):
+    """``dataclasses.asdict`` without its deep copies (several times faster on a record)."""
+    cls = type(obj)
+    if cls in _SCALARS:
+        return obj
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(obj):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    if names is not None:
+        return {n: plain(getattr(obj, n)) for n in names}
+    if cls is list or cls is tuple:
+        return [plain(x) for x in obj]
+    if cls is dict:
+        return {k: plain(v) for k, v in obj.items()}
+    return obj

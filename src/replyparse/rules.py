@@ -15,14 +15,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+import pickle
+import sys
 from dataclasses import dataclass, field as dc_field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-import jsonschema
 import regex
-import yaml
 
 # the families every stage of the pipeline reads: a rule set without one of them would give
 # records with fields silently empty, so loading it is an error
@@ -43,35 +44,6 @@ class _LineDict(dict):
 MAX_RULE_FILE_BYTES = 1 << 20  # the largest built-in rule file is ~25 kB
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping, for error messages, and refuses YAML
-    aliases: no rule file needs them, and an alias bomb (a billion laughs) would expand to gigabytes."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.events.AliasEvent):
-            event = self.peek_event()
-            raise RuleError(f"line {event.start_mark.line + 1}: YAML alias *{event.anchor} is not allowed "
-                            "in rule files (write the value out, or use a {DEF})")
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):
-        mapping = _LineDict(super().construct_mapping(node, deep=True))
-        mapping.line = node.start_mark.line + 1
-        # duplicate keys are silently merged by PyYAML; a rule author wants to know
-        seen = set()
-        for key_node, _ in node.value:
-            key = key_node.value
-            if key in seen:
-                raise RuleError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
-            seen.add(key)
-        return mapping
-
-
-def _construct_map(loader, node):
-    return loader.construct_mapping(node)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 
 @dataclass(frozen=True)
@@ -139,19 +111,6 @@ def expand_defs(pattern: str, defs: dict[str, str], file: str, rule_id: str, lin
     return DEF_REF.sub(sub, pattern)
 
 
-def _read_yaml(path, data: bytes) -> Any:
-    try:
-        return yaml.load(data.decode("utf-8"), Loader=_LineLoader)
-    except RuleError as e:
-        raise RuleError(f"{path}:{str(e)[5:] if str(e).startswith('line ') else e}") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        raise RuleError(f"{path}:{line}: malformed YAML: {getattr(e, 'problem', e)}") from None
-    except UnicodeDecodeError as e:
-        raise RuleError(f"{path}:0: not UTF-8: {e}") from None
-
-
 def builtin_rules_dir():
     """The built-in rule folder: package data (pyproject maps the repository's top-level ``rules/``
     to ``replyparse.builtin_rules``), found the same way in a checkout, an editable install and a wheel."""
@@ -168,6 +127,8 @@ def rule_schema() -> dict:
 
 
 def _validate(doc: Any, path: Path) -> None:
+    import jsonschema  # only when a rule file is read, not when the compiled set comes from the cache
+
     validator = jsonschema.Draft202012Validator(rule_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if not errors:
@@ -208,24 +169,85 @@ def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = T
 
     Raises ``RuleError`` for an invalid file, and for a set lacking rules of a ``required`` family."""
     dirs = _rule_dirs(extra_dirs) if builtin else [Path(d) for d in extra_dirs or []]
+    files = [[(path, _read_rule_file(path)) for path in _rule_files(d)] for d in dirs]
+    digest = hashlib.sha256()
+    for folder in files:
+        for path, data in folder:
+            digest.update(path.name.encode() + b"\0" + data)
+    version = digest.hexdigest()[:16]
+    key = _cache_key(version, dirs, files, tuple(required))
+    cached = _cache_load(key)
+    if cached is not None:
+        return cached
+    ruleset = _build(dirs, files, tuple(required), version)
+    _cache_store(key, ruleset)
+    return ruleset
+
+
+def _read_rule_file(path) -> bytes:
+    with path.open("rb") as f:
+        data = f.read(MAX_RULE_FILE_BYTES + 1)
+    if len(data) > MAX_RULE_FILE_BYTES:
+        raise RuleError(f"{path}:0: rule file larger than {MAX_RULE_FILE_BYTES // 1024} kB; split it or shorten it")
+    return data
+
+
+# ---------------------------------------------------------------- compiled rule sets cached on disk
+# Parsing and validating the YAML takes ~0.3 s, a process start ten times over; the compiled set is
+# cached per user, keyed by every rule file's bytes, their folders and the versions that shape it.
+
+def cache_dir() -> Path:
+    base = os.environ.get("REPLYPARSE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "replyparse" if not os.environ.get("REPLYPARSE_CACHE_DIR") else Path(base)
+
+
+def _cache_key(version: str, dirs, files, required: tuple) -> str:
+    from . import __version__
+
+    h = hashlib.sha256(f"{version}|{__version__}|{regex.__version__}|{sys.version_info[:2]}|{required}".encode())
+    for d, folder in zip(dirs, files):
+        h.update(f"|{d}:{','.join(p.name for p, _ in folder)}".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:32]
+
+
+def _cache_load(key: str) -> RuleSet | None:
+    if os.environ.get("REPLYPARSE_NO_RULE_CACHE"):
+        return None
+    try:
+        with open(cache_dir() / f"rules-{key}.pickle", "rb") as f:
+            ruleset = pickle.load(f)
+        return ruleset if isinstance(ruleset, RuleSet) else None
+    except Exception:  # missing, unreadable or from another version: parse the YAML again
+        return None
+
+
+def _cache_store(key: str, ruleset: RuleSet) -> None:
+    if os.environ.get("REPLYPARSE_NO_RULE_CACHE"):
+        return
+    try:
+        d = cache_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / f".rules-{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(pickle.dumps(ruleset, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, d / f"rules-{key}.pickle")
+    except OSError:  # a read-only home: every process parses the YAML, nothing else changes
+        pass
+
+
+def _build(dirs, files, required: tuple, version: str) -> RuleSet:
+    from .rule_yaml import read_yaml
+
     raw_rules: dict[str, dict[str, tuple[dict, Path]]] = {}  # family -> id -> (rule, file)
     defs: dict[str, dict[str, str]] = {}
     examples: dict[str, list[Example]] = {}
     sources: list[str] = []
-    digest = hashlib.sha256()
     seen_ids: dict[str, tuple[str, Path]] = {}
-    for d in dirs:
+    for folder in files:
         ids_in_dir: dict[str, Path] = {}
-        for path in _rule_files(d):
+        for path, data in folder:
             family = path.name[: -len(".yaml")]
-            with path.open("rb") as f:
-                data = f.read(MAX_RULE_FILE_BYTES + 1)
-            if len(data) > MAX_RULE_FILE_BYTES:
-                raise RuleError(f"{path}:0: rule file larger than {MAX_RULE_FILE_BYTES // 1024} kB; "
-                                "split it or shorten it")
-            digest.update(path.name.encode() + b"\0" + data)
             sources.append(str(path))
-            doc = _read_yaml(path, data)
+            doc = read_yaml(path, data)
             if doc is None:
                 doc = _LineDict()
             _validate(doc, path)
@@ -262,8 +284,7 @@ def load_rules(extra_dirs: Iterable[str | Path] | None = None, builtin: bool = T
         where = ", ".join(str(d) for d in dirs) or "(no folder)"
         raise RuleError(f"{where}:0: no rules for {', '.join(missing)} (the pipeline needs "
                         f"{', '.join(f + '.yaml' for f in missing)}; is the package installed whole?)")
-    return RuleSet(families=families, defs=defs, examples=examples, sources=sources,
-                   version=digest.hexdigest()[:16])
+    return RuleSet(families=families, defs=defs, examples=examples, sources=sources, version=version)
 
 
 _KNOWN = {"id", "pattern", "segment", "field", "value", "priority", "description", "flags"}

@@ -24,7 +24,7 @@ import sys
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 from . import __version__
 from .batch import FileResult, error_result, file_sha256, process_file, unread_result
 from .pipeline import display_path, iter_inputs
-from .record import Record
+from .record import Record, plain
 from .rules import RuleSet, default_rules
 
 DEFAULT_TIMEOUT = 120.0
@@ -96,27 +96,6 @@ def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResu
 
 
 # ---------------------------------------------------------------- cache
-
-_SCALARS = (str, int, float, bool, type(None))
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def plain(obj):
-    """``dataclasses.asdict`` without its deep copies (several times faster on a record)."""
-    cls = type(obj)
-    if cls in _SCALARS:
-        return obj
-    names = _FIELD_NAMES.get(cls)
-    if names is None and is_dataclass(obj):
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
-    if names is not None:
-        return {n: plain(getattr(obj, n)) for n in names}
-    if cls is list or cls is tuple:
-        return [plain(x) for x in obj]
-    if cls is dict:
-        return {k: plain(v) for k, v in obj.items()}
-    return obj
-
 
 def encode_result(res: FileResult) -> bytes:
     """A result as the cache stores it (compressed JSON)."""
@@ -375,9 +354,22 @@ class LocalPoolEngine(_Engine):
             s.conn.close()
 
 
+def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False
+               ) -> list[tuple[int, FileResult]]:
+    """What a Dask task runs: a batch of files, one after another (a task per file costs the
+    client more CPU than parsing the file)."""
+    return [(idx, work(path, rules, ocr)) for idx, path in items]
+
+
 class DaskEngine(_Engine):
-    """Each file a task on a ``dask.distributed`` cluster. On a timeout the task is cancelled
-    and, where the cluster has nannies, the worker running it is restarted."""
+    """Batches of files as tasks on a ``dask.distributed`` cluster. A batch that runs past
+    ``timeout`` plus a second a file (a letter takes milliseconds) is cancelled (its worker restarted
+    where the cluster has nannies) and its files are sent again one task each, so the file that
+    stalls is found and becomes a timeout row while the others are parsed."""
+
+    BATCH = 200  # files a task: hundreds, so scheduling costs little beside parsing
+    OCR_BATCH = 4  # OCR takes seconds a page
+    SECONDS_A_FILE = 1.0
 
     def __init__(self, rules: RuleSet, scheduler, timeout: float | None, ocr: bool = False):
         self.ocr = ocr
@@ -390,26 +382,47 @@ class DaskEngine(_Engine):
         else:
             self.client, self._own = Client(scheduler), True
         self.timeout = timeout or None
-        threads = sum(self.client.nthreads().values()) or 1
-        self.capacity = threads * 2
+        self.threads = sum(self.client.nthreads().values()) or 1
+        self.batch = self.OCR_BATCH if ocr else self.BATCH
+        self.capacity = self.threads * 2 * self.batch
+        self._ruleset = rules
         self.rules = self.client.scatter(rules, broadcast=True)
-        self.futures: dict = {}  # future -> (idx, path, sha, submitted)
+        self.pending: list[tuple[int, str, str | None]] = []  # submitted, not yet in a task
+        self.futures: dict = {}  # future -> (items [(idx, path, sha)], submitted, single file?)
+        self.in_flight = 0
 
     def free(self):
-        return self.capacity - len(self.futures)
+        return self.capacity - self.in_flight
 
     def submit(self, idx, path, sha256):
-        fut = self.client.submit(work, str(path), self.rules, self.ocr, pure=False)
-        self.futures[fut] = (idx, path, sha256, time.monotonic())
+        self.pending.append((idx, path, sha256))
+        self.in_flight += 1
+        if len(self.pending) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Send what is pending, spread over the cluster's threads, at most BATCH files a task."""
+        if not self.pending:
+            return
+        size = max(1, min(self.batch, -(-len(self.pending) // self.threads)))
+        for i in range(0, len(self.pending), size):
+            self._send(self.pending[i:i + size], single=False)
+        self.pending = []
+
+    def _send(self, items, single: bool) -> None:
+        fut = self.client.submit(work_batch, [(idx, str(path)) for idx, path, _ in items], self.rules, self.ocr,
+                                 pure=False)
+        self.futures[fut] = (items, time.monotonic(), single)
 
     def wait(self, timeout):
         from dask.distributed import wait as dwait
 
+        self._flush()
         if not self.futures:
             return []
         now = time.monotonic()
         if self.timeout:
-            timeout = max(0.01, min(timeout, min(t + self.timeout - now for *_, t in self.futures.values())))
+            timeout = max(0.01, min(timeout, min(t + self._limit(items) - now for items, t, _ in self.futures.values())))
         try:
             done, _ = dwait(list(self.futures), timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:
@@ -418,27 +431,41 @@ class DaskEngine(_Engine):
             done = set()
         out = []
         ok = [f for f in done if f.status == "finished"]
-        for f, res in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
-            idx = self.futures.pop(f)[0]
-            out.append((idx, res, None))
+        for f, batch in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
+            self.futures.pop(f)
+            out += [(idx, res, None) for idx, res in batch]
         for f in done:
             if f in self.futures:
-                idx, path, sha, t = self.futures.pop(f)
+                items, t, single = self.futures.pop(f)
+                if not single:  # find the file that failed: each on its own
+                    for it in items:
+                        self._send([it], single=True)
+                    continue
                 try:
                     exc = f.exception(timeout=1)
                 except Exception as e:
                     exc = e
+                idx, path, sha = items[0]
                 out.append((idx, error_result(path, sha, f"worker error: {type(exc).__name__}: {exc}",
                                               time.monotonic() - t), None))
         if self.timeout:
             now = time.monotonic()
-            late = [f for f, (*_, t) in self.futures.items() if now - t >= self.timeout]
+            late = [f for f, (items, t, _) in self.futures.items() if now - t >= self._limit(items)]
             for f in late:
-                idx, path, sha, t = self.futures.pop(f)
+                items, t, single = self.futures.pop(f)
+                self._stop(f)
+                if not single:
+                    for it in items:
+                        self._send([it], single=True)
+                    continue
+                idx, path, sha = items[0]
                 out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t),
                             None))
-                self._stop(f)
+        self.in_flight -= len(out)
         return out
+
+    def _limit(self, items) -> float:
+        return self.timeout if len(items) == 1 else self.timeout + self.SECONDS_A_FILE * len(items)
 
     def _stop(self, fut) -> None:
         try:
@@ -447,6 +474,8 @@ class DaskEngine(_Engine):
             fut.cancel()
             if where:
                 self.client.restart_workers(where, timeout=30, raise_for_error=False)
+                # a restarted worker has lost the scattered rule set: send it again
+                self.rules = self.client.scatter(self._ruleset, broadcast=True)
         except Exception:
             pass  # a cluster without nannies: the task is cancelled, the thread runs on
 
@@ -454,6 +483,7 @@ class DaskEngine(_Engine):
         for f in list(self.futures):
             f.cancel()
         self.futures.clear()
+        self.pending = []
         if self._own:
             self.client.close()
 

@@ -465,7 +465,8 @@ class TableWriter:
             self._csv[t].flush()
             self.counts[t] += len(rows[t])
         self.statuses[fr.status] = self.statuses.get(fr.status, 0) + 1
-        self.done.add(rows["files"][0]["path"])
+        # ``done`` is what an earlier run finished (for resume); this run's paths are not kept, so
+        # memory does not grow with the number of files
 
     def _write_jsonl(self, fr, file_row_: dict) -> None:
         recs = "".join(json.dumps(_jsonable(r.to_dict()), ensure_ascii=False) + "\n" for r in fr.records)
