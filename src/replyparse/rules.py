@@ -205,9 +205,17 @@ def _cache_key(version: str, dirs, files, required: tuple) -> str:
     from . import __version__
 
     h = hashlib.sha256(f"{version}|{__version__}|{regex.__version__}|{sys.version_info[:2]}|{required}".encode())
+    h.update(_code_digest())  # a change to how rules compile (this module, the schema) is a new set
     for d, folder in zip(dirs, files):
         h.update(f"|{d}:{','.join(p.name for p, _ in folder)}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(resources.files("replyparse").joinpath("rules_schema.json").read_bytes())
+    return h.digest()
 
 
 def _cache_load(key: str) -> RuleSet | None:
