@@ -1,21 +1,28 @@
-"""An embedded full-text index of letter records: SQLite FTS5 over jieba search-mode tokens.
+"""An embedded full-text index of letter records: SQLite FTS5, a trigram index for fragments
+and a jieba word index for one- and two-character queries.
 
 Layout of the index file (one SQLite database):
 
 - ``files``   one row per input file (or per source in a JSONL): path, content hash, status;
               re-indexing compares these to skip unchanged files and drop vanished ones.
 - ``letters`` one row per reply letter: the structured fields as filterable columns, the
-              normalised text (for snippets) and the record as JSON.
+              normalised text (for snippets), the record as JSON and ``text_key``, the hash of
+              the text without whitespace: copies of one letter (.txt and .pdf) share it and
+              come back from a search as one hit listing all their sources.
 - ``letter_actions`` (letter_id, category), for ``--action`` filters.
-- ``fts``     FTS5 table (unicode61) whose columns hold pre-tokenised, space-separated text:
-              title, proposal title, proposers, issuer, doc number, full text. rowid = letters.id.
-- ``meta``    the tokenizer signature (jieba version + user dictionary hash); when it changes,
-              every stored token list is stale and the next ``index`` run rebuilds them all.
+- ``tri``     FTS5 ``trigram`` table, contentless: title, proposal title, proposers, issuer, doc
+              number, full text, each folded (``fold``). Any fragment of 3+ characters matches
+              where it stands, whatever the word boundaries. rowid = letters.id.
+- ``fts``     FTS5 table (unicode61) whose columns hold jieba search-mode tokens, space-separated,
+              same columns. Used for queries of one or two characters (a trigram index cannot
+              look them up) and when a fragment is not found as written (its words, ANDed).
+- ``meta``    schema version, tokenizer signature (jieba version + user dictionary hash) and
+              fold signature; when one changes the stale part is rebuilt by the next ``index``.
 
 Chinese is cut with ``jieba.cut_for_search`` (search mode: a long word also yields its
 sub-words, so 老旧小区 matches a query for 小区) using ``rules/jieba_userdict.txt`` on a private
-``jieba.Tokenizer`` (the global jieba dictionary is left alone). Queries go through the same
-normalisation (NFKC, Traditional→Simplified) and the same tokenizer.
+``jieba.Tokenizer`` (the global jieba dictionary is left alone). jieba is imported only by
+indexing and by the queries that need words: a fragment query does not load it.
 """
 from __future__ import annotations
 
@@ -39,10 +46,15 @@ from .rules import builtin_rules_dir
 
 USERDICT_NAME = "jieba_userdict.txt"  # in the built-in rule folder (package data)
 TOKENIZER_VERSION = "1"  # bump when tokens() changes
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: trigram table, text_key; an index of another version is rebuilt by `index`
+FOLD_VERSION = "1"  # bump when fold() or tri_values() change: the contentless trigram table is rebuilt
 FTS_COLUMNS = ("title", "proposal_title", "proposers", "issuer", "doc_number", "text")
 # bm25 weights, same order as FTS_COLUMNS: a hit in the title counts more than one in the body
 BM25_WEIGHTS = (6.0, 5.0, 4.0, 2.0, 4.0, 1.0)
+# a fragment found in one of these ranks above letters that have it only in the body or issuer
+FIELD_COLUMNS = ("title", "proposal_title", "proposers", "doc_number")
+MIN_TRIGRAM = 3  # shorter queries cannot be looked up in a trigram index
+MIN_SQLITE = (3, 34, 0)  # the FTS5 trigram tokenizer
 JSONL_EXTS = {".jsonl", ".ndjson"}
 MAX_QUERY_CHARS = 200  # a pasted paragraph is cut here: longer queries only cost time
 
@@ -123,14 +135,68 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+def _opencc_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("opencc")
+    except Exception:  # a vendored or renamed build: the fold still works, only the signature is vaguer
+        return "?"
+
+
+def fold_signature() -> str:
+    return f"{FOLD_VERSION}|opencc {_opencc_version()}"
+
+
 _DOCNO = regex.compile(r"(\p{Han}{1,15})\s*[\[【(（［〔]\s*((?:19|20)\d{2})\s*[\]】)）］〕]\s*0*(\d{1,5})\s*号")
+# the bracketed year and serial of a doc number, whatever stands before it (the prefix may be cut
+# off a pasted query, or written with a space before the bracket)
+_DOCNO_TAIL = regex.compile(r"[ \t]*[\[【(（［〔]\s*((?:19|20)\d{2})\s*[\]】)）］〕]\s*0*(\d{1,5})\s*号")
+
+
+def fold(s: str) -> str:
+    """The form both the trigram index and queries are matched in: NFKC (full-width → ASCII, also
+    full-width punctuation), Traditional → Simplified, doc numbers as 〔2023〕61号 (any bracket
+    style, no leading zeros in the serial)."""
+    s = _t2s().convert(unicodedata.normalize("NFKC", s))
+    return _DOCNO_TAIL.sub(lambda m: f"〔{m[1]}〕{m[2]}号", s)
 
 
 def normalise_query(q: str) -> str:
     """Full-width → half-width, Traditional → Simplified, doc numbers in canonical form."""
-    q = unicodedata.normalize("NFKC", q)
-    q = _t2s().convert(q)
-    return _DOCNO.sub(lambda m: f"{m[1]}〔{m[2]}〕{m[3]}号", q).strip()
+    return fold(q).strip()
+
+
+_EDGE = regex.compile(r"^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$")
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's whitespace-separated terms, folded and lower-cased, punctuation at their ends
+    dropped (a pasted 村间公路。 is looked for as 村间公路); terms with no letter or digit go."""
+    out = []
+    for g in normalise_query(query).split():
+        g = _EDGE.sub("", g).translate(_ASCII_LOWER)
+        if g:
+            out.append(g)
+    return list(dict.fromkeys(out))
+
+
+def tri_values(row: dict) -> list[str]:
+    """The trigram table's column values for a letter row (``proposers`` as stored: JSON). Deleting
+    from a contentless FTS5 table needs the very values inserted, so both go through here."""
+    def f(v):
+        return fold(flat(v)) if v else ""
+    names = json.loads(row.get("proposers") or "[]")
+    return [f(row.get("title")), f(row.get("proposal_title")), " ".join(f(n).replace(" ", "") for n in names),
+            f(row.get("issuer")), f(row.get("doc_number")), f(row.get("text"))]
+
+
+def text_key(text: str | None) -> str | None:
+    """Copies of one letter (a .txt and its .pdf) share this: the text without whitespace."""
+    if not text:
+        return None
+    t = regex.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return hashlib.sha1(t.encode("utf-8")).hexdigest()[:20]
 
 
 def _fts_string(t: str) -> str:
@@ -180,19 +246,73 @@ def group_expression(group: str, toks: list[str]) -> str:
     return f"(({strict}) OR {near})"
 
 
+@dataclass
+class QueryPlan:
+    """How a query is looked up: each term either as a fragment in the trigram index or as words
+    (an FTS5 expression) in the word index; all terms must match."""
+    terms: list[str]
+    fragments: list[str]
+    words: list[tuple[str, str]]  # (term, FTS5 expression on the word index)
+    as_words: bool = False  # terms of 3+ characters were looked up as words (no letter holds them as written)
+
+    def describe(self) -> str | None:
+        parts = []
+        if self.fragments:
+            parts.append("fragments: " + " AND ".join(_fts_string(t) for t in self.fragments))
+        if self.words:
+            parts.append("words: " + " AND ".join(e for _, e in self.words))
+        return " | ".join(parts) or None
+
+
+def plan_query(query: str, as_words: bool = False) -> QueryPlan:
+    fragments, words = [], []
+    terms = query_terms(query)
+    for t in terms:
+        if len(t) >= MIN_TRIGRAM and not as_words:
+            fragments.append(t)
+        elif len(t) < MIN_TRIGRAM:
+            # one or two letters/digits are one word as they stand; jieba is not needed to cut them
+            words.append((t, f"({_fts_string(t)})"))
+        else:
+            toks = list(dict.fromkeys(tokens(t)))
+            if toks:
+                words.append((t, group_expression(t, toks)))
+    return QueryPlan(terms, fragments, words, as_words and any(len(t) >= MIN_TRIGRAM for t in terms))
+
+
 def match_expression(query: str) -> str | None:
-    """The FTS5 MATCH expression: every group must match (AND)."""
-    parts = [group_expression(g, toks) for g, toks in query_groups(query)]
-    return " AND ".join(parts) if parts else None
+    """What the query is matched with (fragments in the trigram index, words in the word index)."""
+    return plan_query(query).describe()
 
 
 # --------------------------------------------------------------------------- snippets
 
-def snippet(text: str | None, query: str, width: int = 90, mark: tuple[str, str] = ("«", "»")) -> str:
+_OPEN, _CLOSE = "[【(（［〔", "]】)）］〕"
+
+
+def _term_pattern(term: str) -> str:
+    """``term`` (folded) as the letter's text may write it: brackets of any style, ASCII
+    punctuation also full-width, a doc number's serial with leading zeros."""
+    out = []
+    for c in term:
+        if c in _OPEN:
+            out.append("[" + regex.escape(_OPEN) + "]")
+        elif c in _CLOSE:
+            out.append("[" + regex.escape(_CLOSE) + r"]\s*0*")
+        elif c.isascii() and not c.isalnum() and "!" <= c <= "~":
+            out.append("[" + regex.escape(c + chr(ord(c) + 0xFEE0)) + "]")
+        else:
+            out.append(regex.escape(c))
+    return "".join(out)
+
+
+def snippet(text: str | None, query: str, width: int = 90, mark: tuple[str, str] = ("«", "»"),
+            words: bool = False) -> str:
     """A window of the letter's text around the query's terms, with the terms marked.
 
-    Each query group is looked for whole first (老旧小区, 武民函〔2023〕61号); when it does
-    not occur as written, its tokens of two or more characters are marked instead.
+    Each term is looked for as written (老旧小区, 武民函〔2023〕61号 also as 武民函[2023]061号);
+    with ``words`` (the query was matched as words), a term not found whole has its jieba tokens
+    of two or more characters marked instead.
     """
     if not text:
         return ""
@@ -202,25 +322,23 @@ def snippet(text: str | None, query: str, width: int = 90, mark: tuple[str, str]
     keep = [i for i, c in enumerate(body)
             if not (c == " " and 0 < i < len(body) - 1 and _is_han(body[i - 1]) and _is_han(body[i + 1]))]
     low = "".join(body[i] for i in keep).translate(_ASCII_LOWER)
-    terms: list[str] = []
-    for g, toks in query_groups(query):
-        g = g.translate(_ASCII_LOWER)
-        if g in low:
-            terms.append(g)
-        else:
-            longer = [t for t in toks if len(t) > 1]
-            terms.extend(longer or toks)
+    pats: list[tuple[int, str]] = []  # (length for ordering, pattern)
+    for t in query_terms(query):
+        p = _term_pattern(t)
+        if regex.search(p, low):
+            pats.append((len(t), p))
+        elif words:
+            toks = list(dict.fromkeys(tokens(t)))
+            pats.extend((len(k), regex.escape(k)) for k in ([k for k in toks if len(k) > 1] or toks))
     spans: list[tuple[int, int, int]] = []  # start, end, term index
     taken = [False] * len(low)
-    for i, t in sorted(enumerate(dict.fromkeys(terms)), key=lambda x: -len(x[1])):
-        start = low.find(t)
-        while start >= 0:
-            end = start + len(t)
-            if not any(taken[start:end]):
+    for i, (_, p) in sorted(enumerate(dict.fromkeys(pats)), key=lambda x: -x[1][0]):
+        for m in regex.finditer(p, low):
+            start, end = m.span()
+            if end > start and not any(taken[start:end]):
                 spans.append((keep[start], keep[end - 1] + 1, i))
                 for k in range(start, end):
                     taken[k] = True
-            start = low.find(t, end)
     spans.sort()
     if not spans:
         s, e = 0, min(len(body), width)
@@ -288,7 +406,7 @@ def prepare_rows(unit: Unit) -> Unit:
             continue
         cats = list(dict.fromkeys(a["category"] if isinstance(a, dict) else a for a in rec.get("actions") or []))
         stored = {k: v for k, v in rec.items() if k != "text"}
-        unit.rows.append({
+        row = {
             "letter_no": n,
             "source": rec.get("source") or unit.path,
             "doc_number": rec.get("doc_number"),
@@ -306,6 +424,7 @@ def prepare_rows(unit: Unit) -> Unit:
             "actions": cats,
             "text": rec.get("text"),
             "record": json.dumps(stored, ensure_ascii=False),
+            "text_key": text_key(rec.get("text")),
             "tok": {
                 "title": token_text(rec.get("title")),
                 "proposal_title": token_text(rec.get("proposal_title")),
@@ -316,7 +435,9 @@ def prepare_rows(unit: Unit) -> Unit:
                 "doc_number": token_text(rec.get("doc_number")),
                 "text": token_text(rec.get("text")),
             },
-        })
+        }
+        row["tri"] = tri_values(row)
+        unit.rows.append(row)
     unit.records = []  # rows carry everything needed; do not ship records back from workers
     return unit
 
@@ -379,7 +500,8 @@ CREATE TABLE IF NOT EXISTS letters (
   id INTEGER PRIMARY KEY, path TEXT NOT NULL, letter_no INTEGER, source TEXT, sha256 TEXT,
   doc_number TEXT, date TEXT, year INTEGER, issuer TEXT, title TEXT, proposal_title TEXT,
   proposers TEXT, body TEXT, proposal_kind TEXT, handling_category TEXT,
-  allocated_total_yuan REAL, requested_total_yuan REAL, actions TEXT, text TEXT, record TEXT);
+  allocated_total_yuan REAL, requested_total_yuan REAL, actions TEXT, text TEXT, record TEXT, text_key TEXT);
+CREATE INDEX IF NOT EXISTS letters_text_key ON letters(text_key);
 CREATE INDEX IF NOT EXISTS letters_path ON letters(path);
 CREATE INDEX IF NOT EXISTS letters_year ON letters(year);
 CREATE INDEX IF NOT EXISTS letters_docno ON letters(doc_number);
@@ -387,21 +509,48 @@ CREATE TABLE IF NOT EXISTS letter_actions (letter_id INTEGER NOT NULL, category 
 CREATE INDEX IF NOT EXISTS letter_actions_cat ON letter_actions(category, letter_id);
 CREATE INDEX IF NOT EXISTS letter_actions_id ON letter_actions(letter_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5({", ".join(FTS_COLUMNS)}, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5({", ".join(FTS_COLUMNS)}, tokenize = 'trigram', content = '');
 """
+_TABLES = ("meta", "files", "letters", "letter_actions", "fts", "tri")
 
 _LETTER_COLS = ("path", "letter_no", "source", "sha256", "doc_number", "date", "year", "issuer", "title",
                 "proposal_title", "proposers", "body", "proposal_kind", "handling_category",
-                "allocated_total_yuan", "requested_total_yuan", "actions", "text", "record")
+                "allocated_total_yuan", "requested_total_yuan", "actions", "text", "record", "text_key")
 
 
-def connect(db: str | Path) -> sqlite3.Connection:
+def _check_sqlite() -> None:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise IndexUnreadable(f"the search index needs SQLite ≥ {'.'.join(map(str, MIN_SQLITE))} (FTS5 trigram "
+                              f"tokenizer); this Python has SQLite {sqlite3.sqlite_version}")
+
+
+def _schema_version(con: sqlite3.Connection) -> str | None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table: a new file, or not an index
+        return None
+    return row[0] if row else None
+
+
+def connect(db: str | Path) -> tuple[sqlite3.Connection, str | None]:
+    """Open an index for writing; an index of an older schema is emptied (every file is parsed
+    again). Returns the connection and the old schema version when it was emptied."""
+    _check_sqlite()
     con = sqlite3.connect(str(db))
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
+    old = _schema_version(con)
+    dropped = None
+    if old is not None and old != SCHEMA_VERSION:
+        for t in _TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.commit()
+        dropped = old
     con.executescript(_SCHEMA)
     con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-    return con
+    con.commit()
+    return con, dropped
 
 
 @dataclass
@@ -427,6 +576,7 @@ class IndexStats:
 def connect_readonly(db: str | Path) -> sqlite3.Connection:
     """Open an index for searching only: it is never written to (a read-only file or folder works,
     a running ``index`` is not blocked, and a SQLite file that is no index gets no tables added)."""
+    _check_sqlite()
     uri = Path(db).resolve().as_uri()
     try:
         try:
@@ -442,6 +592,10 @@ def connect_readonly(db: str | Path) -> sqlite3.Connection:
     if row is None:
         con.close()
         raise IndexUnreadable(f"{db} is not a replyparse index; build one with: replyparse index PATH... --db {db}")
+    if row[0] != SCHEMA_VERSION:
+        con.close()
+        raise IndexUnreadable(f"{db} is an index of an older replyparse (schema {row[0]}, this one reads "
+                              f"{SCHEMA_VERSION}); rebuild it with: replyparse index PATH... --db {db}")
     return con
 
 
@@ -452,7 +606,11 @@ class IndexUnreadable(ValueError):
 class Index:
     def __init__(self, db: str | Path, readonly: bool = False):
         self.db = str(db)
-        self.con = connect_readonly(db) if readonly else connect(db)
+        self.dropped_schema = None
+        if readonly:
+            self.con = connect_readonly(db)
+        else:
+            self.con, self.dropped_schema = connect(db)
 
     def close(self) -> None:
         self.con.close()
@@ -470,10 +628,34 @@ class Index:
         n = self.con.execute("SELECT count(*) FROM files").fetchone()[0]
         return n > 0 and (row is None or row[0] != tokenizer_signature())
 
+    def _refold(self, st: "IndexStats") -> None:
+        """Rebuild the trigram table from the stored letters when fold() changed since it was written
+        (its rows could not even be deleted with the new values)."""
+        row = self.con.execute("SELECT value FROM meta WHERE key='fold'").fetchone()
+        sig = fold_signature()
+        if row is not None and row[0] == sig:
+            return
+        n = 0
+        if self.con.execute("SELECT 1 FROM letters LIMIT 1").fetchone():
+            self.con.execute("INSERT INTO tri(tri) VALUES ('delete-all')")
+            cols = ", ".join(FTS_COLUMNS)
+            for r in self.con.execute("SELECT id, title, proposal_title, proposers, issuer, doc_number, text "
+                                      "FROM letters").fetchall():
+                self.con.execute(f"INSERT INTO tri(rowid, {cols}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
+                                 [r["id"]] + tri_values(dict(r)))
+                n += 1
+            st.warnings.append(f"the fragment index was built by another version: rebuilt for {n} letters")
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (sig,))
+
     def _delete_path(self, path: str) -> None:
-        ids = [r[0] for r in self.con.execute("SELECT id FROM letters WHERE path=?", (path,))]
-        for i in ids:
+        rows = self.con.execute("SELECT id, title, proposal_title, proposers, issuer, doc_number, text "
+                                "FROM letters WHERE path=?", (path,)).fetchall()
+        for r in rows:
+            i = r["id"]
             self.con.execute("DELETE FROM fts WHERE rowid=?", (i,))
+            # a contentless table forgets a row only when told the values it was given
+            self.con.execute(f"INSERT INTO tri(tri, rowid, {', '.join(FTS_COLUMNS)}) "
+                             f"VALUES ('delete', ?{', ?' * len(FTS_COLUMNS)})", [i] + tri_values(dict(r)))
             self.con.execute("DELETE FROM letter_actions WHERE letter_id=?", (i,))
         self.con.execute("DELETE FROM letters WHERE path=?", (path,))
         self.con.execute("DELETE FROM files WHERE path=?", (path,))
@@ -491,6 +673,8 @@ class Index:
             lid = cur.lastrowid
             self.con.execute(f"INSERT INTO fts(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
                              [lid] + [row["tok"][c] for c in FTS_COLUMNS])
+            self.con.execute(f"INSERT INTO tri(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
+                             [lid] + row["tri"])
             self.con.executemany("INSERT INTO letter_actions VALUES (?, ?)", [(lid, c) for c in row["actions"]])
         return len(u.rows)
 
@@ -512,6 +696,8 @@ class Index:
             lid = cur.lastrowid
             self.con.execute(f"INSERT INTO fts(rowid, {', '.join(FTS_COLUMNS)}) "
                              f"SELECT ?, {', '.join(FTS_COLUMNS)} FROM fts WHERE rowid=?", (lid, old_id))
+            self.con.execute(f"INSERT INTO tri(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
+                             [lid] + tri_values(d))
             self.con.execute("INSERT INTO letter_actions SELECT ?, category FROM letter_actions WHERE letter_id=?",
                              (lid, old_id))
             n += 1
@@ -530,6 +716,11 @@ class Index:
         st = IndexStats()
         rule_dirs = tuple(str(d) for d in rule_dirs)
         rules_version = load_rules_cached(rule_dirs).version
+        if self.dropped_schema:
+            st.warnings.append(f"the index was built by an older replyparse (schema {self.dropped_schema}): "
+                               "building it again from every file")
+            self.dropped_schema = None
+        self._refold(st)
         force = self._stale_tokens()
         if force:
             st.warnings.append("tokenizer or user dictionary changed: re-tokenising every file")
@@ -624,6 +815,7 @@ class Index:
     def _finish(self, st: IndexStats) -> None:
         if st.letters > 5000:  # merge the FTS segments written by a large run: smaller, faster to query
             self.con.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+            self.con.execute("INSERT INTO tri(tri) VALUES ('optimize')")
             self.con.commit()
         self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         st.total_letters = self.con.execute("SELECT count(*) FROM letters").fetchone()[0]
@@ -633,6 +825,7 @@ class Index:
         t0 = time.perf_counter()
         st = IndexStats()
         try:
+            self._refold(st)
             for u in self._prepared([], units, jobs):
                 st.seen += 1
                 st.letters += self._write_unit(u)
@@ -669,20 +862,16 @@ class Index:
                kind: str | None = None, min_allocated: float | None = None, min_requested: float | None = None,
                limit: int = 10, offset: int = 0, count: bool = True, mark: tuple[str, str] = ("«", "»"),
                snippet_width: int = 90) -> "SearchResult":
-        _jieba()  # loaded once per process; not part of a query's time
         t0 = time.perf_counter()
         note = None
         if query and len(query) > MAX_QUERY_CHARS:  # the cost of a query grows faster than its length
             query = query[:MAX_QUERY_CHARS]
             note = f"the query was cut to its first {MAX_QUERY_CHARS} characters"
-        expr = match_expression(query) if query and query.strip() else None
-        if query and query.strip() and expr is None:
+        plan = plan_query(query) if query and query.strip() else None
+        if plan is not None and not plan.terms:
             return SearchResult(query=query, match=None, total=0, hits=[], ms=0.0,
                                 note="the query has no word to look for (only punctuation or symbols)")
         where, params = [], {}
-        if expr:
-            where.append("fts MATCH :q")
-            params["q"] = expr
         if issuer:
             where.append("l.issuer LIKE '%' || :issuer || '%'")
             params["issuer"] = normalise_query(issuer)
@@ -712,26 +901,28 @@ class Index:
         # a query that is a doc number puts the letter with exactly that number first
         m = _DOCNO.search(normalise_query(query or ""))
         params["docno"] = f"{m[1]}〔{m[2]}〕{m[3]}号" if m else None
-        wsql = (" WHERE " + " AND ".join(where)) if where else ""
-        if expr:
-            frm = "fts JOIN letters l ON l.id = fts.rowid"
-            score = f"bm25(fts, {', '.join(map(str, BM25_WEIGHTS))})"
-            order = "(l.doc_number = :docno) DESC, score"
-        else:
-            frm = "letters l"
-            score = "0.0"
-            order = "l.date IS NULL, l.date DESC, l.id"
-        sql = (f"SELECT l.id, l.path, l.source, l.doc_number, l.date, l.issuer, l.title, l.proposal_title, "
-               f"l.proposers, l.body, l.proposal_kind, l.handling_category, l.allocated_total_yuan, "
-               f"l.requested_total_yuan, l.actions, l.text, {score} AS score FROM {frm}{wsql} "
-               f"ORDER BY {order} LIMIT :limit OFFSET :offset")
         params.update(limit=int(limit), offset=int(offset))
-        rows = self.con.execute(sql, params).fetchall()
-        total = None
-        if count:
-            total = self.con.execute(f"SELECT count(*) FROM {frm}{wsql}", params).fetchone()[0]
+
+        rows, total = self._run(plan, where, params, count)
+        if plan is not None and plan.fragments and not rows and not (total or self._run(plan, where, params, True)[1]):
+            # no letter holds a term as written (a query typed with other words, or cut otherwise):
+            # look its words up instead, in any order
+            words = plan_query(query, as_words=True)
+            if words.words:
+                plan = words
+                rows, total = self._run(plan, where, params, count)
+                if rows or total:
+                    note = "; ".join(x for x in (note, "no letter holds the query as written: letters with all its words")
+                                     if x)
+        sources: dict[str, list[tuple[str, str]]] = {}
+        keys = [r["text_key"] for r in rows if r["text_key"]]
+        if keys:
+            for s in self.con.execute(f"SELECT text_key, source, path FROM letters WHERE text_key IN "
+                                      f"({', '.join('?' * len(keys))}) ORDER BY id", keys):
+                sources.setdefault(s["text_key"], []).append((s["source"], s["path"]))
         hits = []
         for r in rows:
+            srcs = sources.get(r["text_key"]) or [(r["source"], r["path"])]
             hits.append(Hit(
                 score=float(f"{-r['score']:.4g}") + 0.0, path=r["path"], source=r["source"], doc_number=r["doc_number"],
                 date=r["date"], issuer=r["issuer"], title=r["title"], proposal_title=r["proposal_title"],
@@ -740,9 +931,61 @@ class Index:
                 allocated_total_yuan=_num(r["allocated_total_yuan"]),
                 requested_total_yuan=_num(r["requested_total_yuan"]),
                 actions=(r["actions"] or "").split(),
-                snippet=snippet(r["text"], query or "", snippet_width, mark)))
-        return SearchResult(query=query, match=expr, total=total, hits=hits,
+                snippet=snippet(r["text"], query or "", snippet_width, mark, words=bool(plan and plan.as_words)),
+                sources=[x[0] for x in srcs], paths=[x[1] for x in srcs], field_hit=bool(r["tier"])))
+        return SearchResult(query=query, match=plan.describe() if plan else None, total=total, hits=hits,
                             ms=round((time.perf_counter() - t0) * 1000, 2), note=note)
+
+    def _run(self, plan: QueryPlan | None, where: list[str], params: dict, count: bool):
+        """One page of hits (one per letter text, its best-ranked copy) and the number of letters.
+
+        Order: the letter whose doc number is the query, then letters with more terms in a title,
+        proposer or doc number, then bm25 over all columns (weighted); without a query, newest first."""
+        where, params = list(where), dict(params)
+        tier = []
+        weights = ", ".join(map(str, BM25_WEIGHTS))
+        fields = "{" + " ".join(FIELD_COLUMNS) + "}"
+        if plan is not None and plan.fragments:
+            frm = "tri JOIN letters l ON l.id = tri.rowid"
+            where.insert(0, "tri MATCH :fq")
+            params["fq"] = " AND ".join(_fts_string(t) for t in plan.fragments)
+            score = f"bm25(tri, {weights})"
+            for i, t in enumerate(plan.fragments):
+                params[f"ff{i}"] = f"{fields} : {_fts_string(t)}"
+                tier.append(f"(l.id IN (SELECT rowid FROM tri WHERE tri MATCH :ff{i}))")
+            if plan.words:
+                where.append("l.id IN (SELECT rowid FROM fts WHERE fts MATCH :wq)")
+        elif plan is not None and plan.words:
+            frm = "fts JOIN letters l ON l.id = fts.rowid"
+            where.insert(0, "fts MATCH :wq")
+            score = f"bm25(fts, {weights})"
+        else:
+            frm, score = "letters l", "0.0"
+        if plan is not None and plan.words:
+            params["wq"] = " AND ".join(e for _, e in plan.words)
+            for i, (_, e) in enumerate(plan.words):
+                params[f"wf{i}"] = f"{fields} : ({e})"
+                tier.append(f"(l.id IN (SELECT rowid FROM fts WHERE fts MATCH :wf{i}))")
+        keys = ("{}d DESC", "{}tier DESC", "{}score", "{}id") if plan is not None else \
+            ("{}date IS NULL", "{}date DESC", "{}id")
+        order = ", ".join(k.format("") for k in keys)
+        wsql = (" WHERE " + " AND ".join(where)) if where else ""
+        inner = (f"SELECT l.id AS id, coalesce(l.text_key, 'id' || l.id) AS k, coalesce(l.doc_number = :docno, 0) AS d, "
+                 f"{' + '.join(tier) or '0'} AS tier, {score} AS score, l.date AS date FROM {frm}{wsql}")
+        sql = (f"WITH m AS ({inner}), "
+               f"r AS (SELECT m.*, row_number() OVER (PARTITION BY k ORDER BY {order}) AS rn FROM m) "
+               f"SELECT r.score, r.tier, count(*) OVER () AS n, l.id, l.path, l.source, l.doc_number, l.date, "
+               f"l.issuer, l.title, l.proposal_title, l.proposers, l.body, l.proposal_kind, l.handling_category, "
+               f"l.allocated_total_yuan, l.requested_total_yuan, l.actions, l.text, l.text_key "
+               f"FROM r JOIN letters l ON l.id = r.id WHERE r.rn = 1 ORDER BY {', '.join(k.format('r.') for k in keys)} "
+               f"LIMIT :limit OFFSET :offset")
+        rows = self.con.execute(sql, params).fetchall()
+        total = None
+        if rows:
+            total = rows[0]["n"]
+        elif count:
+            total = self.con.execute(f"WITH m AS ({inner}) SELECT count(DISTINCT k) FROM m", params).fetchone()[0]
+        return rows, total
 
     def records(self) -> Iterator[dict]:
         """Every indexed letter as its record (with text), in index order."""
@@ -776,6 +1019,9 @@ class Hit:
     requested_total_yuan: float | None
     actions: list[str]
     snippet: str
+    sources: list[str] = field(default_factory=list)  # every copy of this letter (same text) in the index
+    paths: list[str] = field(default_factory=list)
+    field_hit: bool = False  # a query term stands in the title, proposal title, a proposer or the doc number
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -844,6 +1090,9 @@ def format_hits(res: SearchResult) -> str:
         if h.snippet:
             lines.append(f"    {h.snippet}")
         lines.append(f"    {h.source}")
+        for other in h.sources:
+            if other != h.source:
+                lines.append(f"    = {other}")
     return "\n".join(lines)
 
 
@@ -852,13 +1101,19 @@ def format_hits(res: SearchResult) -> str:
 def cmd_index(args) -> int:
     import sys
 
-    from .errors import existing_inputs, output_file
+    from .errors import UsageError, existing_inputs, output_file
     from .rules import load_rules
 
     existing_inputs(args.paths)
     output_file(args.db, "--db")
     load_rules(args.rules or [])  # a bad --rules folder stops here, before the index is touched
-    with Index(args.db) as ix:
+    try:
+        ix = Index(args.db)
+    except IndexUnreadable as e:
+        raise UsageError(str(e)) from None
+    except sqlite3.DatabaseError as e:
+        raise UsageError(f"{args.db} is not a replyparse index, or it is damaged ({e}); give another --db") from None
+    with ix:
         st = ix.index_paths(args.paths, jobs=args.workers, prune=args.prune, rule_dirs=args.rules or ())
     for w in st.warnings:
         print(f"replyparse index: {w}", file=sys.stderr)
@@ -891,8 +1146,7 @@ def cmd_search(args) -> int:
         except ValueError as e:
             raise UsageError(str(e)) from None
     if args.show_query:
-        groups = query_groups(args.query or "")
-        print("tokens: " + " | ".join(" ".join(t) for _, t in groups), file=sys.stderr)
+        print(f"terms:  {' | '.join(query_terms(args.query or ''))}", file=sys.stderr)
         print(f"match:  {res.match}", file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_dict(), ensure_ascii=False, indent=1))
