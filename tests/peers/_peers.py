@@ -39,3 +39,24 @@ def num_eq(a, b, tol=1e-6) -> bool:
         return a is None and b is None
     a, b = float(a), float(b)
     return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def run_suite(suite: str, cases, key: str, check, floor: float, label=None) -> float:
+    """Score ``check`` (None for a pass, else why not) over a suite's in-scope cases, print the
+    rate and failures, and hold the rate at ``floor``."""
+    scope = out_of_scope(suite)
+    passed = total = skipped = 0
+    failures = []
+    for case in cases:
+        if str(case[key]) in scope:
+            skipped += 1
+            continue
+        total += 1
+        err = check(case)
+        if err is None:
+            passed += 1
+        else:
+            failures.append(f"{label(case) if label else repr(case[key])}: {err}")
+    rate = report(suite, passed, total, skipped, failures)
+    assert rate >= floor
+    return rate

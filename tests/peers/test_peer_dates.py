@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from _peers import load_json, load_jsonl, out_of_scope, report
+from _peers import load_json, load_jsonl, run_suite
 from replyparse.dates import find_dates, parse_date
 
 FLOOR = 0.95
@@ -22,22 +22,7 @@ def _nfkc(s: str) -> str:
 
 
 def _run(suite, cases, key, check, floor=FLOOR):
-    scope = out_of_scope(suite)
-    passed = total = skipped = 0
-    failures = []
-    for case in cases:
-        if str(case[key]) in scope:
-            skipped += 1
-            continue
-        total += 1
-        err = check(case)
-        if err is None:
-            passed += 1
-        else:
-            failures.append(f"{case[key]!r}: {err}")
-    rate = report(suite, passed, total, skipped, failures)
-    assert rate >= floor
-    return rate
+    return run_suite(suite, cases, key, check, floor)
 
 
 def check_rec_parser(case):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import regex
 
-from _peers import load_json, load_jsonl, num_eq, out_of_scope, report
+from _peers import load_json, load_jsonl, num_eq, run_suite
 from replyparse.money import find_money, value_of
 from replyparse.normalize import normalise
 
@@ -40,21 +40,8 @@ def check_recognizers(case) -> str | None:
 
 
 def test_recognizers_currency():
-    scope = out_of_scope("recognizers_currency_zh")
-    passed = total = skipped = 0
-    failures = []
-    for case in load_json("recognizers_currency_zh.json"):
-        if case["Input"] in scope:
-            skipped += 1
-            continue
-        total += 1
-        err = check_recognizers(case)
-        if err is None:
-            passed += 1
-        else:
-            failures.append(f"{case['Input']!r}: {err}")
-    rate = report("recognizers_currency_zh", passed, total, skipped, failures)
-    assert rate >= FLOOR_RECOGNIZERS
+    run_suite("recognizers_currency_zh", load_json("recognizers_currency_zh.json"), "Input", check_recognizers,
+              FLOOR_RECOGNIZERS)
 
 
 _VAGUE = regex.compile(r"[多余几数]")
@@ -83,18 +70,4 @@ def check_jionlp(case) -> str | None:
 
 
 def test_jionlp_money():
-    scope = out_of_scope("jionlp_money_cases")
-    passed = total = skipped = 0
-    failures = []
-    for case in load_jsonl("jionlp_money_cases.jsonl"):
-        if case["text"] in scope:
-            skipped += 1
-            continue
-        total += 1
-        err = check_jionlp(case)
-        if err is None:
-            passed += 1
-        else:
-            failures.append(f"{case['text']!r}: {err}")
-    rate = report("jionlp_money_cases", passed, total, skipped, failures)
-    assert rate >= FLOOR_JIONLP
+    run_suite("jionlp_money_cases", load_jsonl("jionlp_money_cases.jsonl"), "text", check_jionlp, FLOOR_JIONLP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from _peers import load_json, load_jsonl, num_eq, out_of_scope, report
+from _peers import load_json, load_jsonl, num_eq, run_suite
 
 from replyparse.numerals import parse_number_text
 
@@ -29,21 +29,8 @@ def check_recognizers(case) -> str | None:
 
 
 def test_recognizers_number():
-    scope = out_of_scope("recognizers_number_zh")
-    passed = total = skipped = 0
-    failures = []
-    for case in load_json("recognizers_number_zh.json"):
-        if case["Input"] in scope:
-            skipped += 1
-            continue
-        total += 1
-        err = check_recognizers(case)
-        if err is None:
-            passed += 1
-        else:
-            failures.append(f"{case['Input']!r}: {err}")
-    rate = report("recognizers_number_zh", passed, total, skipped, failures)
-    assert rate >= FLOOR_RECOGNIZERS
+    run_suite("recognizers_number_zh", load_json("recognizers_number_zh.json"), "Input", check_recognizers,
+              FLOOR_RECOGNIZERS)
 
 
 def check_cn2an(case) -> str | None:
@@ -56,18 +43,5 @@ def check_cn2an(case) -> str | None:
 
 
 def test_cn2an():
-    scope = out_of_scope("cn2an_cases")
-    passed = total = skipped = 0
-    failures = []
-    for case in load_jsonl("cn2an_cases.jsonl"):
-        if str(case["text"]) in scope:
-            skipped += 1
-            continue
-        total += 1
-        err = check_cn2an(case)
-        if err is None:
-            passed += 1
-        else:
-            failures.append(f"{case['text']!r} [{case.get('mode')}]: {err}")
-    rate = report("cn2an_cases", passed, total, skipped, failures)
-    assert rate >= FLOOR_CN2AN
+    run_suite("cn2an_cases", load_jsonl("cn2an_cases.jsonl"), "text", check_cn2an, FLOOR_CN2AN,
+              label=lambda case: f"{case['text']!r} [{case.get('mode')}]")
