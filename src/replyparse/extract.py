@@ -153,6 +153,7 @@ def split_orgs(raw: str) -> list[str]:
 
 
 def _phone(raw: str, m) -> str | None:
+    raw = regex.sub(r"[(（]\s*(0\d{2,3})\s*[)）]\s*", r"\1-", raw)  # (0731)5551234: the area code
     s = regex.sub(r"[^\d\-]", "", regex.sub(r"[—－─–‒―]", "-", raw))
     s = s.strip("-")
     return s if len(regex.sub(r"\D", "", s)) >= 5 else None
