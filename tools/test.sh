@@ -13,6 +13,8 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 # Tesseract with its Simplified Chinese model: parse --ocr for scanned PDFs
 command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -q chi_sim \
   || need+=(tesseract-ocr tesseract-ocr-chi-sim)
+# Chromium: the review report's test opens the page headless (screenshot, console errors, clicks)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]})); then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fontconfig "${need[@]}" >/dev/null) \
     || echo "warning: could not install ${need[*]}; tests that need them are skipped or fail"

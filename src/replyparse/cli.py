@@ -264,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .search import add_subcommands as add_search_subcommands
 
     add_search_subcommands(sub)  # index, search, export (README: Search)
+    from .report import add_subcommands as add_report_subcommands; add_report_subcommands(sub)  # noqa: E702 (README: Review report)
     return p
 
 
