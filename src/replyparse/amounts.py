@@ -13,7 +13,8 @@ each span, what the money is. All wording lives in ``rules/roles.yaml``:
   and neither ``not_before`` nor ``not_after``; ``zone: proposal`` / ``zone:
   reply`` restrict it to amounts inside / outside a proposal zone; ``unit: true`` to unit
   standards (每个社区25万元, 100万元/村). ``kind: inherit`` takes the role of the amount before
-  it in the same sentence; ``kind: default`` always matches. The highest ``priority`` wins,
+  it in the same sentence; ``kind: same_sum`` matches an amount equal to an earlier one of the
+  rule's role (an ask restated); ``kind: default`` always matches. The highest ``priority`` wins,
   file order within a priority.
 """
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _same_run(rule, ctx: _Ctx, prev_ctx: _Ctx) -> bool:
     return prev_ctx.sent == ctx.sent
 
 
-def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None):
+def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, earlier=()):
     """``(role, rule id, unsure)``. The highest-priority matching rule decides; rules of one
     priority are cues of equal weight, so when two of them match with different roles the cues
     disagree and the role is ``other``, unsure. A rule with ``warn: true`` (the default rule:
@@ -148,7 +149,13 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None):
             if _rule_matches(r, text, ctx, s):
                 return prev.role, r.id, False
             continue
-        if not (kind == "default" or _rule_matches(r, text, ctx, s)):
+        if kind == "same_sum":
+            # the same sum as an earlier amount of the rule's role (an ask restated later)
+            if not any(e.role == r.get("role") and e.value_yuan == s.value_yuan for e in earlier):
+                continue
+            if not _rule_matches(r, text, ctx, s):
+                continue
+        elif not (kind == "default" or _rule_matches(r, text, ctx, s)):
             continue
         if top is None:
             top = r
@@ -284,7 +291,7 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
                    in_zone=any(a <= s.start and s.end <= b for a, b, _ in zones),
                    unit=_is_unit(text, s))
         prev = amounts[-1] if amounts else None
-        role, rid, unsure = _decide(rules, text, ctx, s, prev, ctxs[-1] if ctxs else None)
+        role, rid, unsure = _decide(rules, text, ctx, s, prev, ctxs[-1] if ctxs else None, amounts)
         if unsure and warnings is not None:
             warnings.append(f"role unsure: {s.text} at {s.start}")
         amt = Amount(text=s.text, value_yuan=s.value_yuan, value_max_yuan=s.value_max_yuan,
