@@ -167,6 +167,7 @@ _TITLE_JUNK = regex.compile(
 _TITLE_APPENDIX = regex.compile(
     r"(?:[（(\[【]\s*(?:(?:发文字号|文号|编号)\s*[：:]?\s*)?[\p{Han}A-Za-z]{0,15}[〔\[【(（﹝]\d{4}[〕\]】)）﹞]\s*第?\s*\d{1,5}\s*号\s*[)）\]】]"
     r")$")
+_DIGEST = regex.compile(r"(?<=答复|复函|回复|的函|办理情况|意见)\s*[(（【]?\s*摘\s*要\s*[)）】]?$")
 _TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
 
 
@@ -182,6 +183,7 @@ def _title(raw: str, m) -> str | None:
     s = _TITLE_JUNK.sub("", s)
     # a number or class mark appended to the heading is not part of it (spec: titles)
     s = _TITLE_APPENDIX.sub("", s)
+    s = _DIGEST.sub("", s)  # …的答复摘要: a page printing a digest; 摘要 is not part of the title (spec)
     # clean() took the 《》 at the edges: a title opening or closing with the proposal's own title keeps them
     if s.count("》") > s.count("《") and raw.lstrip(" \t|•·").startswith("《"):
         s = "《" + s
