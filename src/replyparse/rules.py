@@ -25,6 +25,8 @@ from typing import Any, Iterable
 
 import regex
 
+from .prefilter import FilteredPattern, required_literals
+
 # the families every stage of the pipeline reads: a rule set without one of them would give
 # records with fields silently empty, so loading it is an error
 PIPELINE_FAMILIES = ("letter", "segment", "doc_number", "issuer", "title", "proposal", "proposers",
@@ -309,7 +311,7 @@ def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
         for f in r.get("flags") or []:
             flags |= _FLAGS[f]
         try:
-            compiled = regex.compile(source, flags)
+            compiled = with_prefilter(regex.compile(source, flags))
         except regex.error as e:
             raise RuleError(f"{path}:{line}: rule {rid}: bad regex: {e}") from None
     params = {}
@@ -319,7 +321,7 @@ def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
         if isinstance(v, str) and k in ("before", "after", "not_before", "not_after", "context", "purpose", "funder"):
             text = expand_defs(v, defs, str(path), rid, line)
             try:
-                v = regex.compile(text, regex.V0)
+                v = with_prefilter(regex.compile(text, regex.V0))
             except regex.error as e:
                 raise RuleError(f"{path}:{line}: rule {rid}: bad regex in {k}: {e}") from None
         params[k] = v
@@ -327,6 +329,14 @@ def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
     return Rule(id=rid, family=family, pattern=compiled, source=source, file=str(path), line=line,
                 segment=tuple(seg) if isinstance(seg, list) else (seg,), field=r.get("field"),
                 value=r.get("value"), priority=int(r.get("priority", 0)), params=params)
+
+
+def with_prefilter(compiled):
+    """The compiled regex behind its literal prefilter when it has one (see prefilter.py)."""
+    if os.environ.get("REPLYPARSE_NO_PREFILTER"):
+        return compiled
+    lits = required_literals(compiled.pattern, ignore_case=bool(compiled.flags & regex.IGNORECASE))
+    return FilteredPattern(compiled, lits) if lits else compiled
 
 
 def search(pattern, text: str, timeout: float = 0.5):

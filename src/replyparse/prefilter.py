@@ -1,0 +1,294 @@
+"""Literal prefilters for rule regexes: one ``in`` test decides that a rule cannot match a text.
+
+``required_literals(pattern)`` reads a regex (``regex`` module syntax, as the rule files write it)
+and returns strings of which every match must contain at least one — or None when it cannot tell.
+Most rules are anchored on words (联系人, 抄送, 答复, 万元 …): a text without any of them is passed
+over without running the regex, which is most of the regex calls a letter would otherwise make.
+
+The analysis is conservative: whatever it does not understand (inline flags, case folding,
+backreferences, unusual syntax) gives None, and the rule always runs. ``tests/test_prefilter.py``
+checks on every letter of the corpus that a rule that matches is never filtered out.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+Req = Optional[frozenset]  # strings of which a match contains one; None: no guarantee
+
+_ZERO_WIDTH_ESCAPES = set("bBAZzGmM")  # \b \B \A \Z … match no text
+_CLASS_ESCAPES = set("dDwWsShHvVXRNpPQE")  # a character of a class, or syntax we do not read
+_LITERAL_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "a": "\a", "e": "\x1b", "0": "\0"}
+
+
+class _Unknown(Exception):
+    pass
+
+
+class _Parser:
+    def __init__(self, src: str):
+        self.s = src
+        self.i = 0
+
+    def peek(self, k: int = 0) -> str:
+        j = self.i + k
+        return self.s[j] if j < len(self.s) else ""
+
+    # alternation: every branch must give a literal
+    def alternation(self) -> Req:
+        branches = [self.sequence()]
+        while self.peek() == "|":
+            self.i += 1
+            branches.append(self.sequence())
+        if any(b is None for b in branches):
+            return None
+        return frozenset().union(*branches)
+
+    def sequence(self) -> Req:
+        required: list[frozenset] = []
+        run = ""
+
+        def close_run():
+            nonlocal run
+            if run:
+                required.append(frozenset([run]))
+            run = ""
+
+        while self.i < len(self.s) and self.peek() not in "|)":
+            kind, value = self.atom()
+            lo, hi = self.quantifier()
+            if kind == "char":
+                if lo == 0:  # optional: breaks the run
+                    close_run()
+                elif hi == 1:
+                    run += value
+                else:  # repeated: required once, then anything of it may follow
+                    run += value
+                    close_run()
+            elif kind == "zero":
+                continue  # anchors and lookarounds: no text of the match, but no break in it either
+            else:
+                close_run()
+                if kind == "group" and value is not None and lo >= 1:
+                    required.append(value)
+        close_run()
+        if not required:
+            return None
+        # the set whose shortest string is longest says the most about a text
+        return max(required, key=lambda r: (min(map(len, r)), -len(r)))
+
+    def atom(self) -> tuple[str, object]:
+        c = self.peek()
+        if c == "(":
+            return self.group()
+        if c == "[":
+            self.char_class()
+            return "class", None
+        if c == "\\":
+            return self.escape()
+        if c in "^$":
+            self.i += 1
+            return "zero", None
+        if c == ".":
+            self.i += 1
+            return "class", None
+        if c in "*+?{":  # a quantifier without an atom, or {…} that is not one (fuzzy matching {e<=1})
+            raise _Unknown("unexpected " + c)
+        self.i += 1
+        return "char", c
+
+    def escape(self) -> tuple[str, object]:
+        c = self.peek(1)
+        if not c:
+            raise _Unknown("trailing backslash")
+        if c in _ZERO_WIDTH_ESCAPES:
+            self.i += 2
+            return "zero", None
+        if c in ("p", "P"):  # \p{Han}: one character of a property
+            self.i += 2
+            if self.peek() == "{":
+                end = self.s.find("}", self.i)
+                if end < 0:
+                    raise _Unknown("unclosed \\p{")
+                self.i = end + 1
+            else:
+                self.i += 1
+            return "class", None
+        if c == "x":
+            return self._hex(2, 2)
+        if c in ("u", "U"):
+            return self._hex(2, 4 if c == "u" else 8)
+        if c == "N" or c == "g" or c.isdigit() and c != "0" or c == "k":
+            raise _Unknown("named characters and backreferences")
+        if c in _CLASS_ESCAPES:
+            self.i += 2
+            return "class", None
+        if c in _LITERAL_ESCAPES:
+            self.i += 2
+            return "char", _LITERAL_ESCAPES[c]
+        if c.isalnum():
+            raise _Unknown(f"escape \\{c}")
+        self.i += 2
+        return "char", c
+
+    def _hex(self, skip: int, n: int) -> tuple[str, object]:
+        digits = self.s[self.i + skip:self.i + skip + n]
+        if len(digits) != n or any(d not in "0123456789abcdefABCDEF" for d in digits):
+            raise _Unknown("hex escape")
+        self.i += skip + n
+        return "char", chr(int(digits, 16))
+
+    def char_class(self) -> None:
+        self.i += 1
+        if self.peek() == "^":
+            self.i += 1
+        if self.peek() == "]":
+            self.i += 1
+        while self.i < len(self.s):
+            c = self.peek()
+            if c == "\\":
+                self.i += 2
+                continue
+            if c == "[" and self.peek(1) == ":":  # [[:alpha:]]
+                end = self.s.find(":]", self.i)
+                if end < 0:
+                    raise _Unknown("POSIX class")
+                self.i = end + 2
+                continue
+            if c == "[":
+                raise _Unknown("nested set")
+            self.i += 1
+            if c == "]":
+                return
+        raise _Unknown("unclosed [")
+
+    def group(self) -> tuple[str, object]:
+        self.i += 1
+        look = False
+        if self.peek() == "?":
+            nxt = self.peek(1)
+            if nxt == ":" or nxt == ">" or nxt == "|":
+                self.i += 2
+            elif nxt in "=!":
+                self.i += 2
+                look = True
+            elif nxt == "<" and self.peek(2) in "=!":
+                self.i += 3
+                look = True
+            elif nxt == "P" and self.peek(2) == "<" or nxt == "<":
+                end = self.s.find(">", self.i)
+                if end < 0:
+                    raise _Unknown("group name")
+                self.i = end + 1
+            elif nxt == "#":
+                end = self.s.find(")", self.i)
+                if end < 0:
+                    raise _Unknown("comment")
+                self.i = end + 1
+                return "zero", None
+            else:  # inline flags (?i), conditionals, recursion: not read
+                raise _Unknown(f"group (?{nxt}")
+        inner = self.alternation()
+        if self.peek() != ")":
+            raise _Unknown("unclosed (")
+        self.i += 1
+        return ("zero", None) if look else ("group", inner)
+
+    def _is_quantifier(self) -> bool:
+        end = self.s.find("}", self.i)
+        if end < 0:
+            return False
+        body = self.s[self.i + 1:end]
+        parts = body.split(",")
+        return 1 <= len(parts) <= 2 and all(p.strip().isdigit() or p.strip() == "" for p in parts) \
+            and any(p.strip() for p in parts)
+
+    def quantifier(self) -> tuple[int, float]:
+        c = self.peek()
+        lo, hi = 1, 1
+        if c == "?":
+            lo, hi = 0, 1
+            self.i += 1
+        elif c == "*":
+            lo, hi = 0, float("inf")
+            self.i += 1
+        elif c == "+":
+            lo, hi = 1, float("inf")
+            self.i += 1
+        elif c == "{":
+            if not self._is_quantifier():  # fuzzy matching {e<=1} and the like: not read
+                raise _Unknown("{…}")
+            end = self.s.find("}", self.i)
+            parts = [p.strip() for p in self.s[self.i + 1:end].split(",")]
+            lo = int(parts[0]) if parts[0] else 0
+            hi = (int(parts[1]) if parts[1] else float("inf")) if len(parts) == 2 else lo
+            self.i = end + 1
+        else:
+            return lo, hi
+        if self.peek() in ("?", "+"):  # lazy or possessive
+            self.i += 1
+        return lo, hi
+
+
+def required_literals(pattern: str, ignore_case: bool = False) -> frozenset | None:
+    """Strings of which every match of ``pattern`` contains one, or None when that cannot be told."""
+    if ignore_case:
+        return None
+    p = _Parser(pattern)
+    try:
+        req = p.alternation()
+        if p.i != len(pattern):
+            return None
+    except (_Unknown, ValueError, IndexError):
+        return None
+    if req is None or any(not r for r in req):
+        return None
+    return req
+
+
+class FilteredPattern:
+    """A compiled rule regex behind its literal prefilter: ``search``/``finditer``/``match`` give
+    nothing, at once, for a text holding none of the literals every match needs."""
+
+    __slots__ = ("regex", "literals", "pattern", "groupindex", "flags", "_may")
+
+    def __init__(self, compiled, literals: frozenset):
+        import regex
+
+        self.regex = compiled
+        self.literals = tuple(sorted(literals, key=len, reverse=True))
+        self.pattern = compiled.pattern
+        self.groupindex = compiled.groupindex
+        self.flags = compiled.flags
+        if len(self.literals) == 1:
+            lit = self.literals[0]
+            self._may = lambda text: lit in text
+        elif len(self.literals) <= 3:
+            lits = self.literals
+            self._may = lambda text: any(lit in text for lit in lits)
+        else:  # a lexicon: one scan in C for all its words
+            scan = regex.compile(r"\L<w>", w=list(self.literals)).search
+            self._may = lambda text: scan(text) is not None
+
+    def search(self, text, *args, **kw):
+        return self.regex.search(text, *args, **kw) if self._may(text) else None
+
+    def match(self, text, *args, **kw):
+        return self.regex.match(text, *args, **kw) if self._may(text) else None
+
+    def fullmatch(self, text, *args, **kw):
+        return self.regex.fullmatch(text, *args, **kw) if self._may(text) else None
+
+    def finditer(self, text, *args, **kw):
+        return self.regex.finditer(text, *args, **kw) if self._may(text) else iter(())
+
+    def findall(self, text, *args, **kw):
+        return self.regex.findall(text, *args, **kw) if self._may(text) else []
+
+    def sub(self, repl, text, *args, **kw):
+        return self.regex.sub(repl, text, *args, **kw) if self._may(text) else text
+
+    def __reduce__(self):
+        return (FilteredPattern, (self.regex, frozenset(self.literals)))
+
+    def __repr__(self):
+        return f"FilteredPattern({self.pattern!r}, literals={list(self.literals)[:5]})"

@@ -1,0 +1,84 @@
+"""Literal prefilters (src/replyparse/prefilter.py): a rule skipped for a text could not have matched it."""
+from pathlib import Path
+
+import pytest
+import regex
+
+from replyparse.normalize import normalise
+from replyparse.prefilter import FilteredPattern, required_literals
+from replyparse.read import read_file
+from replyparse.rules import load_rules
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "corpus"
+
+
+@pytest.mark.parametrize("pattern, literals", [
+    (r"联系人\s*[：:]\s*(?P<v>\p{Han}{2,4})", {"联系人"}),
+    (r"(?:抄送|抄报)[：:]", {"抄送", "抄报"}),
+    (r"a(?:bc|de)f", {"bc", "de"}),  # the longest guarantee wins over the single letters around it
+    (r"(?:x|y?)z", {"z"}),  # a branch that may be empty guarantees nothing
+    (r"关于(?=\p{Han})x", {"关于x"}),  # a lookahead takes no text from the match
+    (r"ab+c", {"ab"}),
+])
+def test_required_literals(pattern, literals):
+    assert required_literals(pattern) == frozenset(literals)
+
+
+@pytest.mark.parametrize("pattern", [
+    r"^\s*[一二三四五六七八九十]{1,3}[、.．]",  # classes only
+    r"(?i)abc", r"(abc)\1", r"(?:abc){e<=1}", r"x|\d+", r"(?:ab)?c?",
+])
+def test_no_guarantee_means_no_prefilter(pattern):
+    assert required_literals(pattern) is None
+
+
+def test_ignore_case_has_no_prefilter():
+    assert required_literals("abc", ignore_case=True) is None
+
+
+def _texts():
+    folders = [REPO / "corpus", SHARED / "real", SHARED / "real-2"]
+    for folder in folders:
+        for p in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
+            doc = read_file(p)
+            if doc.status == "ok":
+                yield normalise(doc.text)
+
+
+def _rule_regexes(ruleset):
+    for rules in ruleset.families.values():
+        for r in rules:
+            if r.pattern is not None:
+                yield r.id, r.pattern
+            for k, v in r.params.items():
+                if hasattr(v, "finditer"):
+                    yield f"{r.id}.{k}", v
+
+
+def test_a_rule_that_matches_is_never_filtered_out():
+    """Every match of every rule regex, on every letter we have, holds one of its literals."""
+    ruleset = load_rules()
+    filtered = [(rid, p) for rid, p in _rule_regexes(ruleset) if isinstance(p, FilteredPattern)]
+    assert len(filtered) >= 100  # most rules are anchored on a word
+    texts = list(_texts())
+    assert len(texts) >= 40
+    examples = [ex.text for exs in ruleset.examples.values() for ex in exs]
+    checked = 0
+    for rid, p in filtered:
+        for text in texts + examples:
+            for m in p.regex.finditer(text, timeout=2):
+                assert any(lit in m.group(0) for lit in p.literals), (rid, m.group(0), p.literals)
+                checked += 1
+    assert checked > 1000
+
+
+def test_filtered_pattern_behaves_as_the_regex():
+    raw = regex.compile(r"抄送[：:](?P<v>[^\n]+)")
+    fp = FilteredPattern(raw, required_literals(raw.pattern))
+    text = "正文\n抄送：县财政局\n"
+    assert fp.search(text).group("v") == raw.search(text).group("v")
+    assert [m.span() for m in fp.finditer(text)] == [m.span() for m in raw.finditer(text)]
+    assert fp.search("没有这个词") is None and list(fp.finditer("没有")) == []
+    lexicon = FilteredPattern(regex.compile("甲乙|丙丁|戊己|庚辛"), frozenset({"甲乙", "丙丁", "戊己", "庚辛"}))
+    assert lexicon.search("……庚辛……") and lexicon.search("无") is None
