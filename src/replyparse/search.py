@@ -34,7 +34,6 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -850,6 +849,8 @@ class Index:
             for u in units:
                 yield prepare_rows(u)
             return
+        from concurrent.futures import ProcessPoolExecutor  # not on the search path: it costs start-up time
+
         with ProcessPoolExecutor(max_workers=jobs) as ex:
             chunk = max(1, min(64, n // (jobs * 8) or 1))
             yield from ex.map(_parse_unit, files, chunksize=chunk)
@@ -861,7 +862,7 @@ class Index:
                body: str | None = None, category: str | None = None, actions: Iterable[str] = (),
                kind: str | None = None, min_allocated: float | None = None, min_requested: float | None = None,
                limit: int = 10, offset: int = 0, count: bool = True, mark: tuple[str, str] = ("«", "»"),
-               snippet_width: int = 90) -> "SearchResult":
+               snippet_width: int = 90, facets: bool = False) -> "SearchResult":
         t0 = time.perf_counter()
         note = None
         if query and len(query) > MAX_QUERY_CHARS:  # the cost of a query grows faster than its length
@@ -934,13 +935,51 @@ class Index:
                 snippet=snippet(r["text"], query or "", snippet_width, mark, words=bool(plan and plan.as_words)),
                 sources=[x[0] for x in srcs], paths=[x[1] for x in srcs], field_hit=bool(r["tier"])))
         return SearchResult(query=query, match=plan.describe() if plan else None, total=total, hits=hits,
-                            ms=round((time.perf_counter() - t0) * 1000, 2), note=note)
+                            ms=round((time.perf_counter() - t0) * 1000, 2), note=note,
+                            facets=self._facets(plan, where, params) if facets else None,
+                            terms=plan.terms if plan else [])
 
     def _run(self, plan: QueryPlan | None, where: list[str], params: dict, count: bool):
         """One page of hits (one per letter text, its best-ranked copy) and the number of letters.
 
         Order: the letter whose doc number is the query, then letters with more terms in a title,
         proposer or doc number, then bm25 over all columns (weighted); without a query, newest first."""
+        inner, params, keys = self._matching(plan, where, params)
+        order = ", ".join(k.format("") for k in keys)
+        sql = (f"WITH m AS ({inner}), "
+               f"r AS (SELECT m.*, row_number() OVER (PARTITION BY k ORDER BY {order}) AS rn FROM m) "
+               f"SELECT r.score, r.tier, count(*) OVER () AS n, l.id, l.path, l.source, l.doc_number, l.date, "
+               f"l.issuer, l.title, l.proposal_title, l.proposers, l.body, l.proposal_kind, l.handling_category, "
+               f"l.allocated_total_yuan, l.requested_total_yuan, l.actions, l.text, l.text_key "
+               f"FROM r JOIN letters l ON l.id = r.id WHERE r.rn = 1 ORDER BY {', '.join(k.format('r.') for k in keys)} "
+               f"LIMIT :limit OFFSET :offset")
+        rows = self.con.execute(sql, params).fetchall()
+        total = None
+        if rows:
+            total = rows[0]["n"]
+        elif count:
+            total = self.con.execute(f"WITH m AS ({inner}) SELECT count(DISTINCT k) FROM m", params).fetchone()[0]
+        return rows, total
+
+    def _facets(self, plan: QueryPlan | None, where: list[str], params: dict, top: int = 12) -> dict[str, list]:
+        """Letters per issuer, year, body, kind and action among all the query's letters (one per text)."""
+        inner, params, keys = self._matching(plan, where, params)
+        order = ", ".join(k.format("") for k in keys)
+        one = (f"WITH m AS ({inner}), r AS (SELECT m.id, row_number() OVER (PARTITION BY k ORDER BY {order}) AS rn "
+               f"FROM m), ids AS (SELECT id FROM r WHERE rn = 1) ")
+        out = {}
+        for name, col in (("issuer", "l.issuer"), ("year", "l.year"), ("body", "l.body"), ("kind", "l.proposal_kind")):
+            out[name] = [[v, n] for v, n in self.con.execute(
+                f"{one}SELECT {col}, count(*) AS n FROM ids JOIN letters l ON l.id = ids.id WHERE {col} IS NOT NULL "
+                f"GROUP BY {col} ORDER BY n DESC, {col} LIMIT {int(top)}", params)]
+        out["action"] = [[v, n] for v, n in self.con.execute(
+            f"{one}SELECT a.category, count(*) AS n FROM ids JOIN letter_actions a ON a.letter_id = ids.id "
+            f"GROUP BY a.category ORDER BY n DESC, a.category", params)]
+        return out
+
+    def _matching(self, plan: QueryPlan | None, where: list[str], params: dict):
+        """The SELECT of every matching letter copy (id, text group k, ranking columns), its
+        parameters and the ranking order."""
         where, params = list(where), dict(params)
         tier = []
         weights = ", ".join(map(str, BM25_WEIGHTS))
@@ -968,24 +1007,10 @@ class Index:
                 tier.append(f"(l.id IN (SELECT rowid FROM fts WHERE fts MATCH :wf{i}))")
         keys = ("{}d DESC", "{}tier DESC", "{}score", "{}id") if plan is not None else \
             ("{}date IS NULL", "{}date DESC", "{}id")
-        order = ", ".join(k.format("") for k in keys)
         wsql = (" WHERE " + " AND ".join(where)) if where else ""
         inner = (f"SELECT l.id AS id, coalesce(l.text_key, 'id' || l.id) AS k, coalesce(l.doc_number = :docno, 0) AS d, "
                  f"{' + '.join(tier) or '0'} AS tier, {score} AS score, l.date AS date FROM {frm}{wsql}")
-        sql = (f"WITH m AS ({inner}), "
-               f"r AS (SELECT m.*, row_number() OVER (PARTITION BY k ORDER BY {order}) AS rn FROM m) "
-               f"SELECT r.score, r.tier, count(*) OVER () AS n, l.id, l.path, l.source, l.doc_number, l.date, "
-               f"l.issuer, l.title, l.proposal_title, l.proposers, l.body, l.proposal_kind, l.handling_category, "
-               f"l.allocated_total_yuan, l.requested_total_yuan, l.actions, l.text, l.text_key "
-               f"FROM r JOIN letters l ON l.id = r.id WHERE r.rn = 1 ORDER BY {', '.join(k.format('r.') for k in keys)} "
-               f"LIMIT :limit OFFSET :offset")
-        rows = self.con.execute(sql, params).fetchall()
-        total = None
-        if rows:
-            total = rows[0]["n"]
-        elif count:
-            total = self.con.execute(f"WITH m AS ({inner}) SELECT count(DISTINCT k) FROM m", params).fetchone()[0]
-        return rows, total
+        return inner, params, keys
 
     def records(self) -> Iterator[dict]:
         """Every indexed letter as its record (with text), in index order."""
@@ -1035,10 +1060,15 @@ class SearchResult:
     hits: list[Hit]
     ms: float
     note: str | None = None  # why the query was changed or found nothing
+    facets: dict[str, list] | None = None  # [value, letters] per issuer, year, body, kind, action
+    terms: list[str] = field(default_factory=list)  # the query's terms as matched (folded)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "match": self.match, "total": self.total, "ms": self.ms,
-                "note": self.note, "hits": [h.to_dict() for h in self.hits]}
+        d = {"query": self.query, "match": self.match, "total": self.total, "ms": self.ms,
+             "note": self.note, "hits": [h.to_dict() for h in self.hits]}
+        if self.facets is not None:
+            d["facets"] = self.facets
+        return d
 
 
 def parse_yuan(text: str | float | int) -> float:
@@ -1174,7 +1204,7 @@ def cmd_export(args) -> int:
 
 
 def add_subcommands(sub) -> None:
-    """The ``index``, ``search`` and ``export`` subcommands (README: Search)."""
+    """The ``index``, ``search``, ``export`` and ``serve`` subcommands (README: Search)."""
     from .cli import add_rules_option, add_workers_option
 
     sp = sub.add_parser("index", help="build or update a full-text index (SQLite FTS5) of letters")
@@ -1214,3 +1244,7 @@ def add_subcommands(sub) -> None:
     sp.add_argument("--all", action="store_true", help="include records that are not reply letters")
     add_rules_option(sp)
     sp.set_defaults(func=cmd_export)
+
+    from .serve import add_subcommand as add_serve
+
+    add_serve(sub)
