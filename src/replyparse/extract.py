@@ -167,6 +167,10 @@ _TITLE_JUNK = regex.compile(
 _TITLE_APPENDIX = regex.compile(
     r"(?:[（(\[【]\s*(?:(?:发文字号|文号|编号)\s*[：:]?\s*)?[\p{Han}A-Za-z]{0,15}[〔\[【(（﹝]\d{4}[〕\]】)）﹞]\s*第?\s*\d{1,5}\s*号\s*[)）\]】]"
     r")$")
+# a hacked page's advertising phrase put in front of the proposal's title (某某博彩官网_某某app:…); the
+# letter's own title keeps it (the gold files disagree on how to repair a title the page altered)
+_SPAM_PREFIX = regex.compile(
+    r"^[^:：\n]{0,30}(?:博彩|赌博|投注|足彩|体彩|bet|官网|平台|app|APP|下载|娱乐城|开户)[^:：\n]{0,12}[:：]\s*")
 _DIGEST = regex.compile(r"(?<=答复|复函|回复|的函|办理情况|意见)\s*[(（【]?\s*摘\s*要\s*[)）】]?$")
 _TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
 
@@ -221,7 +225,7 @@ NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
     "title": _title,
     # …的建议的提案: a proposal named by its own …的建议 title, the outer kind word not part of it
     "proposal_title": lambda raw, m: clean(regex.sub(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$", "",
-                                                     regex.sub(r"^(?:关于)+", "关于", raw.strip()))),
+                                                     regex.sub(r"^(?:关于)+", "关于", _SPAM_PREFIX.sub("", raw.strip())))),
     "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
     "public": _bool,
 }
