@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from replyparse.export import es_mapping, export_es_bulk
-from replyparse.search import Index, match_expression, normalise_query, parse_yuan, snippet, tokens
+from replyparse.search import (SCHEMA_VERSION, Index, IndexUnreadable, match_expression, normalise_query, parse_yuan,
+                               plan_query, snippet, tokens)
+
+REAL_BATCHES = [Path(__file__).resolve().parents[2] / "shared" / "corpus" / n for n in ("real", "real-2")]
 
 
 def _golds(corpus: Path) -> list[tuple[Path, dict]]:
@@ -372,3 +375,181 @@ def test_cli_index_and_search(corpus_dir, golds, tmp_path, capsys):
     assert main(["search", g["proposers"][0], "--db", db]) == 0
     assert "«" in capsys.readouterr().out
     assert main(["search", "x", "--db", str(tmp_path / "missing.sqlite")]) == 2
+
+
+# --------------------------------------------------------------------------- fragments, ranking, copies
+
+def _jsonl_index(tmp_path, recs, name="f"):
+    jl = tmp_path / f"{name}.jsonl"
+    jl.write_text("".join(json.dumps(dict({"status": "ok", "is_reply_letter": True}, **r), ensure_ascii=False) + "\n"
+                          for r in recs), "utf-8")
+    ix = Index(tmp_path / f"{name}.sqlite")
+    ix.index_paths([jl])
+    return ix, jl
+
+
+def _middle(text: str, n: int = 12) -> str:
+    start = max(0, (len(text) - n) // 2)
+    return text[start:start + n]
+
+
+def test_fragments_match_wherever_they_stand(tmp_path):
+    """Pieces cut at any character, across a line break, typed with ASCII punctuation or in
+    Traditional, find the letter; jieba would cut them at other places."""
+    recs = [{"source": "a.txt", "proposal_title": "关于加快村组公路硬化和村间公路硬化的建议",
+             "text": "您提出的《关于加快村组公路硬化和村间公路硬化的建议》收悉。\n下冲社区高标准农田修\n建工程已列入计划，资金缺口较大。"},
+            {"source": "b.txt", "text": "关于村间道路的答复。公路养护由交通局负责。"}]
+    ix, _ = _jsonl_index(tmp_path, recs)
+    with ix:
+        for q in ("加快村组公路硬化和村间公", "组公路硬", "下冲社区高标准农田修建工", "计划,资金缺口", "高標準農田", "。村组公路"):
+            res = ix.search(q)
+            assert [h.source for h in res.hits] == ["a.txt"], (q, res.match)
+            assert plan_query(q).fragments and not plan_query(q).words  # no jieba on this path
+        assert [h.source for h in ix.search("答复").hits] == ["b.txt"]
+        assert plan_query("答复").words and not plan_query("答复").fragments  # 1-2 characters: word index
+        # not written so anywhere: its words are looked up instead, and the answer says so
+        res = ix.search("公路硬化和村组")
+        assert [h.source for h in res.hits] == ["a.txt"] and "as written" in res.note and res.match.startswith("words")
+
+
+def test_doc_numbers_in_any_bracket_style_and_zeros(tmp_path):
+    recs = [{"source": "a.txt", "text": "武民函[2023]061号\n赵雪梅代表：您提出的建议收悉。"},
+            {"source": "b.txt", "doc_number": "浦民〔2018〕112号", "text": "浦民（2018）0112号 答复如下。"}]
+    ix, _ = _jsonl_index(tmp_path, recs)
+    with ix:
+        for q, src in (("武民函〔2023〕61号", "a.txt"), ("武民函【2023】61号", "a.txt"), ("武民函(2023)0061号", "a.txt"),
+                       ("〔2023〕61号", "a.txt"), ("浦民[2018]112号", "b.txt"), ("浦民〔2018〕00112号", "b.txt")):
+            hits = ix.search(q).hits
+            assert [h.source for h in hits] == [src], q
+            assert "«" in hits[0].snippet, (q, hits[0].snippet)  # marked as the letter writes it
+
+
+def test_field_hits_rank_above_body_hits(tmp_path):
+    body = "养老服务设施建设" * 6
+    recs = [{"source": f"body{i}.txt", "title": "关于交通的答复", "text": f"{body}。第{i}条。"} for i in range(4)]
+    recs.append({"source": "title.txt", "proposal_title": "关于加强养老服务设施建设的建议",
+                 "text": "您的建议收悉。" + "我局认真研究，逐条答复。" * 30 + "养老服务设施建设"})
+    recs.append({"source": "name.txt", "proposers": ["赵雪梅"], "text": "赵雪梅代表：" + "您的建议收悉。" * 20})
+    recs.append({"source": "name-body.txt", "proposers": ["王明"], "text": "赵雪梅赵雪梅赵雪梅。" + "收悉。" * 3})
+    ix, _ = _jsonl_index(tmp_path, recs)
+    with ix:
+        res = ix.search("养老服务设施建设")
+        assert res.hits[0].source == "title.txt" and res.hits[0].field_hit, [h.source for h in res.hits]
+        assert not any(h.field_hit for h in res.hits[1:])
+        assert [h.source for h in ix.search("赵雪梅").hits][0] == "name.txt"
+
+
+def test_copies_of_one_letter_are_one_hit(tmp_path):
+    text = "赵雪梅代表：\n您提出的《关于加大社区养老服务设施建设投入的建议》收悉。\n现答复如下。"
+    recs = [{"source": "a.txt", "text": text},
+            {"source": "a.pdf", "text": text.replace("\n", "\n\n").replace("收悉。", "收悉。 ")},  # other line breaks
+            {"source": "b.txt", "text": text + "另：已补充。"}]
+    ix, _ = _jsonl_index(tmp_path, recs)
+    with ix:
+        res = ix.search("社区养老服务设施")
+        assert res.total == 2 and len(res.hits) == 2
+        one = next(h for h in res.hits if h.source in ("a.txt", "a.pdf"))
+        assert sorted(one.sources) == ["a.pdf", "a.txt"]
+        assert ix.search("").total == 2
+        assert ix.search("", limit=1, offset=1).total == 2
+
+
+def test_corpus_copies_collapse(index):
+    """corpus/ holds some letters also as .pdf/.docx/.html: each text is one hit."""
+    keys = index.con.execute("SELECT count(DISTINCT text_key), count(*) FROM letters").fetchone()
+    res = index.search("", limit=10_000)
+    assert res.total == len(res.hits) == keys[0]
+    multi = [h for h in res.hits if len(h.sources) > 1]
+    assert len({p for h in res.hits for p in h.paths}) == keys[1]
+    if keys[0] == keys[1]:
+        pytest.skip("no two files of corpus/ give the same text")
+    assert multi
+
+
+def test_updating_a_letter_updates_its_fragments(tmp_path):
+    recs = [{"source": "a.txt", "text": "第一稿写着青石板老街修缮。"}, {"source": "b.txt", "text": "青石板路面。"}]
+    ix, jl = _jsonl_index(tmp_path, recs)
+    with ix:
+        recs[0]["text"] = "第二稿改为红砖围墙修缮。"
+        jl.write_text("".join(json.dumps(dict(r, status="ok", is_reply_letter=True), ensure_ascii=False) + "\n"
+                              for r in recs), "utf-8")
+        assert ix.index_paths([jl]).updated == 1
+        assert not ix.search("老街修缮").hits
+        assert [h.source for h in ix.search("红砖围墙").hits] == ["a.txt"]
+        assert [h.source for h in ix.search("青石板").hits] == ["b.txt"]
+        # a fold of another version: the trigram table is rebuilt from the stored letters
+        ix.con.execute("UPDATE meta SET value='old' WHERE key='fold'")
+        ix.con.commit()
+        st = ix.index_paths([jl])
+        assert any("fragment index" in w for w in st.warnings)
+        assert [h.source for h in ix.search("红砖围墙").hits] == ["a.txt"] and not ix.search("老街修缮").hits
+
+
+def test_old_schema_is_refused_by_search_and_rebuilt_by_index(tmp_path, capsys):
+    from replyparse.cli import main
+
+    ix, jl = _jsonl_index(tmp_path, [{"source": "a.txt", "text": "青石板老街修缮。"}])
+    ix.con.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    ix.con.commit()
+    ix.close()
+    db = tmp_path / "f.sqlite"
+    with pytest.raises(IndexUnreadable, match="older replyparse"):
+        Index(db, readonly=True)
+    assert main(["search", "老街", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "rebuild it with: replyparse index" in err and len(err.strip().splitlines()) == 1
+    with Index(db) as ix:
+        st = ix.index_paths([jl])
+        assert any("older replyparse" in w for w in st.warnings) and st.added == 1
+    with Index(db, readonly=True) as ix:
+        assert ix.con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == SCHEMA_VERSION
+        assert [h.source for h in ix.search("老街修缮").hits] == ["a.txt"]
+
+
+def test_search_starts_without_heavy_imports(index):
+    """A fragment or a two-character query needs neither jieba nor pandas/pyarrow: start-up is
+    most of a search's wall time."""
+    import subprocess
+    import sys
+
+    db = index.db
+    for q in ("养老服务设施", "资金"):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "replyparse", "search", q, "--db", db],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "replyparse" in imported and not imported & {"jieba", "pandas", "pyarrow"}, q
+
+
+# --------------------------------------------------------------------------- real letters
+
+def test_real_batches_hit_rate(tmp_path):
+    """Every reply letter of both real batches, looked up by its gold doc number, first proposer
+    and 12 characters from the middle of its gold proposal title, is in the top 5 (any copy of
+    its text) for at least 97% of the queries, in each batch."""
+    batches = [b for b in REAL_BATCHES if b.is_dir()]
+    if len(batches) < 2:
+        pytest.skip("../shared/corpus/real and real-2 are not beside this checkout")
+    with Index(tmp_path / "real.sqlite") as ix:
+        ix.index_paths([str(b) for b in batches])
+        misses, rates = [], {}
+        for b in batches:
+            found = []
+            for g in sorted(b.glob("*.gold.json")):
+                gold = json.loads(g.read_text("utf-8"))
+                if not gold.get("is_reply_letter"):
+                    continue
+                path = os.path.abspath(g.with_name(g.name[: -len(".gold.json")] + ".txt"))
+                for kind, q in (("doc_number", gold.get("doc_number")),
+                                ("proposer", (gold.get("proposers") or [None])[0]),
+                                ("title", _middle(gold["proposal_title"]) if gold.get("proposal_title") else None)):
+                    if not q:
+                        continue
+                    ok = any(path in h.paths for h in ix.search(q, limit=5).hits)
+                    found.append(ok)
+                    if not ok:
+                        misses.append((b.name, g.name, kind, q))
+            assert len(found) > 100, b
+            rates[b.name] = sum(found) / len(found)
+        assert min(rates.values()) >= 0.97, (rates, misses)
