@@ -25,13 +25,16 @@ class FileResult:
     seconds: float = 0.0
     letters: int = 0
     records: list[Record] = field(default_factory=list)
+    # the error may go away on another try (a timeout, a crashed worker, an internal error): such a
+    # result is never cached. Not a column of the files table.
+    transient: bool = False
 
     def manifest_row(self) -> dict:
         """The ``files`` row: every field but the records (which are not copied)."""
         return {n: getattr(self, n) for n in _ROW_FIELDS}
 
 
-_ROW_FIELDS = tuple(f.name for f in fields(FileResult) if f.name != "records")
+_ROW_FIELDS = tuple(f.name for f in fields(FileResult) if f.name not in ("records", "transient"))
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -55,12 +58,12 @@ def unread_result(path, problem) -> FileResult:
                       reason=problem.reason)
 
 
-def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0) -> FileResult:
+def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0, transient: bool = False) -> FileResult:
     p = Path(path)
     rec = Record(source=display_path(path), status="error", reason=reason,
                  format=p.suffix.lower().lstrip(".") or None)
     return FileResult(path=str(path), sha256=sha256, format=rec.format, status="error", reason=reason,
-                      seconds=round(seconds, 4), records=[rec])
+                      seconds=round(seconds, 4), records=[rec], transient=transient)
 
 
 def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
@@ -77,6 +80,7 @@ def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = Fal
         res.records = parse_document(doc, rules or default_rules())
     except Exception as e:  # a bug on one file must not stop a batch of thousands
         res.records = [Record(source=str(path), status="error", reason=f"internal error: {type(e).__name__}: {e}")]
+        res.transient = True
     statuses = [r.status for r in res.records]
     letters = [r for r in res.records if r.status == "ok"]
     res.letters = len(letters)
@@ -84,6 +88,6 @@ def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = Fal
         res.status = "ok"
     elif statuses:
         res.status = statuses[0]
-        res.reason = res.records[0].reason or next((w for w in res.records[0].warnings if w.startswith("not a")), None)
+        res.reason = res.records[0].why_not_ok()
     res.seconds = round(time.perf_counter() - t0, 4)
     return res

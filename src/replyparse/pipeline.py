@@ -15,7 +15,7 @@ from .classify import classify
 from .extract import extract_fields
 from .normalize import normalise
 from .read import SUPPORTED_EXTS, Document, read_file
-from .record import Record
+from .record import NOT_LETTER_WARNING, Record
 from .rules import RuleSet, default_rules
 from .segment import segment, split_letters
 
@@ -85,7 +85,7 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
     rec.is_reply_letter = is_letter
     if not is_letter:
         rec.status = "not_letter"
-        rec.warnings.append(f"not a reply letter: {reason}")
+        rec.warnings.append(NOT_LETTER_WARNING + reason)
         rec.clear_letter_fields()
         return rec
     rec.amounts = amounts_mod.extract_amounts(text, seg, ruleset, warnings=rec.warnings)

@@ -18,6 +18,9 @@ ROLES = ("requested", "allocated", "other")
 STATUSES = ("ok", "not_letter", "needs_ocr", "error")
 
 
+NOT_LETTER_WARNING = "not a reply letter: "  # pipeline writes it; tables and manifests read it
+
+
 @dataclass
 class Span:
     start: int
@@ -95,6 +98,10 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         return plain(self)
+
+    def why_not_ok(self) -> str | None:
+        """The reason, or for a ``not_letter`` the classifier's warning that says why."""
+        return self.reason or next((w for w in self.warnings if w.startswith(NOT_LETTER_WARNING)), None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":

@@ -162,10 +162,7 @@ class ResultCache:
 
 
 def cacheable(res: FileResult) -> bool:
-    reason = res.reason or ""
-    if res.status == "error" and reason.startswith(("timeout", "worker", "internal error")):
-        return False
-    return not any((r.reason or "").startswith("internal error") for r in res.records)
+    return not res.transient
 
 
 def _rebase(data: dict, path) -> FileResult:
@@ -328,11 +325,11 @@ class LocalPoolEngine(_Engine):
                 except (EOFError, OSError):
                     code = s.proc.exitcode
                     out.append((idx, error_result(path, sha, f"worker process died (exit code {code})",
-                                                  now - s.started), None))
+                                                  now - s.started, transient=True), None))
                     self._replace(i)
             elif self.timeout and now - s.started >= self.timeout:
                 out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s",
-                                              now - s.started), None))
+                                              now - s.started, transient=True), None))
                 self._replace(i)
         return out
 
@@ -447,7 +444,7 @@ class DaskEngine(_Engine):
                     exc = e
                 idx, path, sha = items[0]
                 out.append((idx, error_result(path, sha, f"worker error: {type(exc).__name__}: {exc}",
-                                              time.monotonic() - t), None))
+                                              time.monotonic() - t, transient=True), None))
         if self.timeout:
             now = time.monotonic()
             late = [f for f, (items, t, _) in self.futures.items() if now - t >= self._limit(items)]
@@ -459,7 +456,8 @@ class DaskEngine(_Engine):
                         self._send([it], single=True)
                     continue
                 idx, path, sha = items[0]
-                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t),
+                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t,
+                                         transient=True),
                             None))
         self.in_flight -= len(out)
         return out

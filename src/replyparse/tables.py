@@ -188,7 +188,7 @@ def file_results_from_records(records: Iterable[Record]) -> list:
                         format=first.format, encoding=first.encoding, pages=max(len(r.pages) for r in recs),
                         status="ok" if letters else first.status, letters=len(letters), records=recs)
         if not letters:
-            fr.reason = first.reason or next((w for w in first.warnings if w.startswith("not a")), None)
+            fr.reason = first.why_not_ok()
         fr.seconds = None
         out.append(fr)
     return out
