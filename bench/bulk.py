@@ -283,9 +283,55 @@ def main(argv=None) -> int:
         print(f"\nall {cores} cores, {n} .txt letters: {allc['files'] / allc['seconds']:.0f} letters/s "
               f"({allc['seconds'] and one['seconds'] / allc['seconds']:.2f}x one core); "
               f"peak {allc['maxrss_mb']:.0f} MB main + {allc['worker_maxrss_mb']:.0f} MB per worker")
+        dask_vs_workers(chunks(txt, n), work, cores)
+    startup()
     print(f"\nbenchmark took {time.perf_counter() - t_start:.0f} s")
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _wall(cmd: list[str], runs: int = 5) -> float:
+    """Median wall seconds of a whole command (a process start each time)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def startup() -> None:
+    """Start-up as a user meets it: the installed command, the rule set from its on-disk cache."""
+    exe = shutil.which("replyparse") or "replyparse"
+    letter = CORPUS / "hz-jianyi-2019-045.txt"
+    bare = _wall([sys.executable, "-c", "pass"])
+    version = _wall([exe, "--version"])
+    one = _wall([exe, "parse", str(letter), "--quiet", "--workers", "1", "--timeout", "0"])
+    print(f"\nstart-up (median of 5, wall): bare python {bare:.3f} s; replyparse --version {version:.3f} s "
+          f"{ok(version < 0.3)} < 0.3 s; one letter parsed end to end {one:.3f} s {ok(one < 0.3)} < 0.3 s")
+
+
+def dask_vs_workers(paths: list[Path], work: Path, cores: int) -> None:
+    """The same letters on a 2-worker Dask LocalCluster and with --workers 2, in the same run."""
+    try:
+        import distributed
+    except ImportError:
+        print("\ndask: skipped (pip install 'replyparse[dask]')")
+        return
+    from replyparse.runner import RunOptions, RunStats, run
+
+    t0 = time.perf_counter()
+    list(run(paths, options=RunOptions(workers=2, quiet=True), stats=RunStats()))
+    local = time.perf_counter() - t0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        list(run(paths[:50], options=RunOptions(engine="dask", scheduler=client, quiet=True)))  # warm the workers
+        t0 = time.perf_counter()
+        list(run(paths, options=RunOptions(engine="dask", scheduler=client, quiet=True), stats=RunStats()))
+        dask = time.perf_counter() - t0
+    print(f"\n{len(paths)} .txt letters, wall: --workers 2 {local:.1f} s, Dask LocalCluster of 2 workers "
+          f"{dask:.1f} s = {dask / local:.2f}x  {ok(dask <= local * 1.05)} no slower (batches of "
+          f"{__import__('replyparse.runner').runner.DaskEngine.BATCH} files a task)")
 
 
 if __name__ == "__main__":

@@ -383,7 +383,7 @@ class DaskEngine(_Engine):
         self.batch = self.OCR_BATCH if ocr else self.BATCH
         self.capacity = self.threads * 2 * self.batch
         self._ruleset = rules
-        self.rules = self.client.scatter(rules, broadcast=True)
+        self.rules = self.client.scatter(rules, broadcast=True, hash=False)
         self.pending: list[tuple[int, str, str | None]] = []  # submitted, not yet in a task
         self.futures: dict = {}  # future -> (items [(idx, path, sha)], submitted, single file?)
         self.in_flight = 0
@@ -473,7 +473,7 @@ class DaskEngine(_Engine):
             if where:
                 self.client.restart_workers(where, timeout=30, raise_for_error=False)
                 # a restarted worker has lost the scattered rule set: send it again
-                self.rules = self.client.scatter(self._ruleset, broadcast=True)
+                self.rules = self.client.scatter(self._ruleset, broadcast=True, hash=False)
         except Exception:
             pass  # a cluster without nannies: the task is cancelled, the thread runs on
 
