@@ -61,7 +61,7 @@ _ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 
 _ZERO = str.maketrans({"0": "〇"})  # 二00七年: a zero typed as a digit inside a Chinese year
 _DIGIT_RUN = regex.compile(r"^\s*(?P<y>20\d{2})\s?年?(?P<rest>\d{1,2}\s?\d{1,2})\s*$")
-# 20198月30日, 2019月6月11日: a 年 lost or typed as 月, the year still four digits
+# 20218月3日, 2020月5月9日: a 年 lost or typed as 月, the year still four digits
 _DAMAGED = regex.compile(r"(?P<y>(?:19|20)\d{2})\s*月?\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
 
 

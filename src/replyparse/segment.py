@@ -165,7 +165,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
 
     # contact, 抄送 and page metadata lines can stand anywhere; a contact line under a site's
     # footer is the site's; a label whose value a web page's run-on line put on the next
-    # logical line (联系单位及电话:某局 | 8214829) takes that line with it
+    # logical line (联系单位及电话:某局 | 5550123) takes that line with it
     prev = None
     for i, ln in enumerate(lines):
         if _match_line(rules.get("contact", []), ln) and not (prev and _match_line(rules.get("footer", []), prev)):
