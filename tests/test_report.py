@@ -191,8 +191,13 @@ def built(tmp_path_factory):
 
 
 def page_json(html: str, element_id: str):
-    start = html.index(f'<script type="application/json" id="{element_id}">') + len(f'<script type="application/json" id="{element_id}">')
-    return json.loads(html[start:html.index("</script>", start)])
+    """The data a report page embeds under this id (the letters' details are packed)."""
+    from replyparse.report import unpack_json
+
+    start = html.index(f'id="{element_id}"')
+    start = html.index(">", start) + 1
+    text = html[start:html.index("</script>", start)]
+    return unpack_json(text) if element_id == "rp-details" else json.loads(text)
 
 
 @pytest.fixture(scope="module")

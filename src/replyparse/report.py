@@ -16,7 +16,9 @@ quickly (the HTML itself never holds thousands of rendered letters). No network 
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import gzip
 import html
 import json
 import os
@@ -451,6 +453,19 @@ def _script_json(obj) -> str:
                       default=str).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
+def _packed_json(obj) -> str:
+    """JSON, gzip-compressed and base64-encoded: the letters' texts are most of a big report, and
+    a third of the bytes reads faster; the page unpacks it (DecompressionStream) when a letter is
+    first opened. mtime 0 keeps the same records giving the same page."""
+    raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str).encode("utf-8")
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
+def unpack_json(text: str):
+    """The inverse of the page's packed data (for tests and tools reading a report)."""
+    return json.loads(gzip.decompress(base64.b64decode(text)).decode("utf-8"))
+
+
 def _clean_numbers(obj):
     """NaN and infinities are not JSON; a record with one shows an empty cell."""
     if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
@@ -498,7 +513,7 @@ def render_html(records: list[dict], gold_dir: str | Path | None = None, title: 
         "META": _script_json(meta),
         "CHARTS": _script_json(figs),
         "ROWS": _script_json(rows),
-        "DETAILS": _script_json(details),
+        "DETAILS": _packed_json(details),
         "JS": _asset("report.js"),
     }
     # placeholders are replaced in one pass, so text inside the data can never be taken for one

@@ -5,8 +5,22 @@
   var $ = function (s, el) { return (el || document).querySelector(s); };
   var data = function (id) { return JSON.parse(document.getElementById(id).textContent); };
   var META = data('rp-meta'), ROWS = data('rp-rows');
-  var DETAILS = null; // the letters' texts are most of the page: parsed when a letter is first opened
-  function detail(i) { if (!DETAILS) DETAILS = data('rp-details'); return DETAILS[i]; }
+  var DETAILS = null, unpacking = null; // the letters' texts: unpacked when a letter is first opened
+  function loadDetails() {
+    if (DETAILS) return Promise.resolve(DETAILS);
+    if (!unpacking) {
+      if (!window.DecompressionStream) {
+        return Promise.reject(new Error('this browser cannot unpack the letters (it needs DecompressionStream: ' +
+          'Chrome/Edge 80+, Firefox 113+, Safari 16.4+)'));
+      }
+      var bin = atob(document.getElementById('rp-details').textContent.trim()), bytes = new Uint8Array(bin.length);
+      for (var k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+      unpacking = new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
+        .then(function (t) { DETAILS = JSON.parse(t); return DETAILS; });
+    }
+    return unpacking;
+  }
+  function detail(i) { return DETAILS && DETAILS[i]; }
   var NONE = '\u2205'; // filter value for "not stated"
   var CHART_NONE = { 'no year': true, 'not stated': true };
 
@@ -17,6 +31,7 @@
   }
   function yuan(v) { return v == null ? '' : Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 }); }
   function wan(v) { return v == null ? '' : (v / 1e4).toLocaleString('en-US', { maximumFractionDigits: 2 }) + ' 万'; }
+  function num(v) { return v == null ? '' : (v / 1e4).toLocaleString('en-US', { maximumFractionDigits: 2 }); }
   function base(src) { return String(src || '').split('/').pop(); }
 
   /* ------------------------------------------------------------ header */
@@ -72,21 +87,22 @@
   var COLS = [ // key, header, cell html, numeric
     ['i', '#', function (r) { return r.i + 1; }, 1],
     ['src', 'letter', function (r) {
-      return '<div class="src">' + esc(base(r.src)) + '</div><div class="sub">' + esc(r.title || r.doc || '') + '</div>';
+      return '<div class="src" title="' + esc(r.src) + '">' + esc(base(r.src)) + '</div><div class="sub" title="' + esc(r.title || '') + '">' +
+        esc(r.title || r.doc || '') + '</div>';
     }],
     ['iss', 'issuer', function (r) { return esc(r.iss); }],
     ['yr', 'year', function (r) { return r.yr == null ? '' : r.yr; }, 1],
     ['bk', 'proposal', function (r) { return esc(r.bk); }],
     ['cls', 'class', function (r) { return esc(r.cls); }],
-    ['req', 'requested', function (r) { return wan(r.req); }, 1],
-    ['alloc', 'allocated', function (r) { return wan(r.alloc); }, 1],
-    ['nc', 'actions', function (r) { return r.nc; }, 1],
-    ['nw', 'warnings', function (r) {
+    ['req', 'requested<br>万元', function (r) { return num(r.req); }, 1],
+    ['alloc', 'allocated<br>万元', function (r) { return num(r.alloc); }, 1],
+    ['nc', 'acts', function (r) { return r.nc; }, 1],
+    ['nw', 'warn', function (r) {
       return r.w.length ? '<span class="badge warn" title="' + esc(r.w.join('\n')) + '">' + r.w.length + '</span>' : '';
     }, 1]
   ];
   if (META.gold) COLS.push(['miss', 'gold', function (r) {
-    return r.miss == null ? '' : r.miss ? '<span class="badge bad">' + r.miss + ' ✗</span>' : '<span class="badge good">✓</span>';
+    return r.miss == null ? '' : r.miss ? '<span class="badge bad">' + r.miss + '</span>' : '<span class="badge good">✓</span>';
   }, 1]);
   ROWS.forEach(function (r) { r.nw = r.w.length; r.bk = r.body || r.kind ? (r.body || '') + (r.kind || '') : null; });
 
@@ -257,19 +273,27 @@
   }
 
   function openLetter(i, scroll) {
+    if (!ROWS[i]) return;
+    loadDetails().then(function () { showLetter(i, scroll); }, function (err) {
+      $('#letter').innerHTML = '<div class="box gold">' + esc(err.message) + '</div>';
+    });
+  }
+
+  function showLetter(i, scroll) {
     var r = ROWS[i], d = detail(i);
-    if (!r || !d) return;
     state.sel = i;
     document.querySelectorAll('#letters tbody tr.sel').forEach(function (tr) { tr.classList.remove('sel'); });
     var tr = $('#letters tbody tr[data-i="' + i + '"]'); if (tr) tr.classList.add('sel');
     var h = [];
-    h.push('<div class="nav"><button type="button" data-step="-1">◀ prev</button> <button type="button" data-step="1">next ▶</button></div>');
-    h.push('<div class="src">#' + (i + 1) + ' · ' + esc(r.src) + (d.format ? ' · ' + esc(d.format) : '') +
-      (d.pages ? ' · ' + d.pages + ' page' + (d.pages > 1 ? 's' : '') : '') + ' · status ' + esc(r.st) + '</div>');
+    h.push('<div class="lhead"><div class="src">#' + (i + 1) + ' · ' + esc(r.src) + (d.format ? ' · ' + esc(d.format) : '') +
+      (d.pages ? ' · ' + d.pages + ' page' + (d.pages > 1 ? 's' : '') : '') + ' · status ' + esc(r.st) + '</div>' +
+      '<div class="nav"><button type="button" data-step="-1">◀ prev</button> <button type="button" data-step="1">next ▶</button></div></div>');
     h.push('<h3>' + esc(r.title || base(r.src)) + '</h3>');
-    h.push('<div class="sub">' + [r.iss, r.doc, r.date, r.kind && r.no ? r.body + r.kind + ' ' + r.no : null,
-      r.cls ? 'class ' + r.cls : null, 'requested ' + (r.req == null ? '—' : yuan(r.req) + ' 元'),
-      'allocated ' + (r.alloc == null ? '—' : yuan(r.alloc) + ' 元')].filter(Boolean).map(esc).join(' · ') + '</div>');
+    if (r.st === 'ok') {
+      h.push('<div class="sub">' + [r.iss, r.doc, r.date, r.kind && r.no ? (r.body || '') + r.kind + ' ' + r.no : null,
+        r.cls ? 'class ' + r.cls : null, 'requested ' + (r.req == null ? '—' : yuan(r.req) + ' 元'),
+        'allocated ' + (r.alloc == null ? '—' : yuan(r.alloc) + ' 元')].filter(Boolean).map(esc).join(' · ') + '</div>');
+    }
     // the warnings first: this is where a reviewer starts
     if (r.w.length) {
       h.push('<div class="box warnings"><b>' + r.w.length + ' warning' + (r.w.length > 1 ? 's' : '') + '</b><ul>' + r.w.map(function (w) {
@@ -360,7 +384,9 @@
   var m = /^#L(\d+)$/.exec(location.hash);
   if (m) openLetter(Number(m[1]) - 1);
   drawCharts().then(function () {
+    window.rpReadyMs = Math.round(performance.now()); // since navigation start: what bench/report.py reports
     document.body.setAttribute('data-ready', '1');
+    setTimeout(function () { loadDetails().catch(function () {}); }, 50); // unpacked while the reader looks at the charts
   }, function (err) {
     document.body.setAttribute('data-ready', 'error');
     throw err;
