@@ -131,7 +131,8 @@ def test_phrases_split_across_lines_are_found(index, golds):
         title = g.get("title")
         if not title:
             continue
-        text = index.con.execute("SELECT text FROM letters WHERE path=?", (_key(path),)).fetchone()[0]
+        text = index.con.execute("SELECT text FROM letters l JOIN letter_text t ON t.id = l.id WHERE path=?",
+                                 (_key(path),)).fetchone()[0]
         joined = re.sub(r"[ \t]*\n[ \t]*", "", text)
         if title in text or title not in joined:
             continue  # not split over lines in this letter
@@ -171,7 +172,8 @@ def test_traditional_query_finds_simplified_letter(index, golds):
         trad = s2t.convert(core)
         if trad == core:
             continue
-        stored = index.con.execute("SELECT text FROM letters WHERE path=?", (_key(path),)).fetchone()[0]
+        stored = index.con.execute("SELECT text FROM letters l JOIN letter_text t ON t.id = l.id WHERE path=?",
+                                 (_key(path),)).fetchone()[0]
         assert trad not in stored  # the index holds Simplified text: the query has to be converted
         res = index.search(trad, limit=20)
         assert _key(path) in _paths(res), (trad, path.name, res.match)

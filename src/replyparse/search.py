@@ -46,7 +46,7 @@ from .rules import builtin_rules_dir
 USERDICT_NAME = "jieba_userdict.txt"  # in the built-in rule folder (package data)
 TOKENIZER_VERSION = "1"  # bump when tokens() changes
 SCHEMA_VERSION = "2"  # 2: trigram table, text_key; an index of another version is rebuilt by `index`
-FOLD_VERSION = "1"  # bump when fold() or tri_values() change: the contentless trigram table is rebuilt
+FOLD_VERSION = "2"  # bump when fold() or tri_values() change: the contentless trigram table is rebuilt
 FTS_COLUMNS = ("title", "proposal_title", "proposers", "issuer", "doc_number", "text")
 # bm25 weights, same order as FTS_COLUMNS: a hit in the title counts more than one in the body
 BM25_WEIGHTS = (6.0, 5.0, 4.0, 2.0, 4.0, 1.0)
@@ -180,11 +180,23 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# a line break or padding next to Chinese text or punctuation is layout, not a space: a piece
+# copied across it (的关切。感谢您对) is looked for without it
+_CJK = r"[\p{Han}\u2010-\u2027\u2030-\u205e\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+_CJK_GAP = regex.compile(rf"\s+(?={_CJK})|(?<={_CJK})\s+")
+_CJK_CHAR = regex.compile(_CJK)
+
+
+def tri_text(text: str) -> str:
+    """``text`` as the trigram index holds it: whitespace at Chinese text dropped, other runs one space, folded."""
+    return fold(regex.sub(r"\s+", " ", _CJK_GAP.sub("", text)).strip())
+
+
 def tri_values(row: dict) -> list[str]:
     """The trigram table's column values for a letter row (``proposers`` as stored: JSON). Deleting
     from a contentless FTS5 table needs the very values inserted, so both go through here."""
     def f(v):
-        return fold(flat(v)) if v else ""
+        return tri_text(v) if v else ""
     names = json.loads(row.get("proposers") or "[]")
     return [f(row.get("title")), f(row.get("proposal_title")), " ".join(f(n).replace(" ", "") for n in names),
             f(row.get("issuer")), f(row.get("doc_number")), f(row.get("text"))]
@@ -319,7 +331,7 @@ def snippet(text: str | None, query: str, width: int = 90, mark: tuple[str, str]
     # the text with each run of whitespace as one space, so a term split over lines is «老旧 小区»
     body = regex.sub(r"\s+", " ", text).strip()
     keep = [i for i, c in enumerate(body)
-            if not (c == " " and 0 < i < len(body) - 1 and _is_han(body[i - 1]) and _is_han(body[i + 1]))]
+            if not (c == " " and 0 < i < len(body) - 1 and (_CJK_CHAR.match(body[i - 1]) or _CJK_CHAR.match(body[i + 1])))]
     low = "".join(body[i] for i in keep).translate(_ASCII_LOWER)
     pats: list[tuple[int, str]] = []  # (length for ordering, pattern)
     for t in query_terms(query):
@@ -499,7 +511,9 @@ CREATE TABLE IF NOT EXISTS letters (
   id INTEGER PRIMARY KEY, path TEXT NOT NULL, letter_no INTEGER, source TEXT, sha256 TEXT,
   doc_number TEXT, date TEXT, year INTEGER, issuer TEXT, title TEXT, proposal_title TEXT,
   proposers TEXT, body TEXT, proposal_kind TEXT, handling_category TEXT,
-  allocated_total_yuan REAL, requested_total_yuan REAL, actions TEXT, text TEXT, record TEXT, text_key TEXT);
+  allocated_total_yuan REAL, requested_total_yuan REAL, actions TEXT, text_key TEXT);
+-- the bulky columns apart: a query that ranks thousands of letters reads only the small rows above
+CREATE TABLE IF NOT EXISTS letter_text (id INTEGER PRIMARY KEY, text TEXT, record TEXT);
 CREATE INDEX IF NOT EXISTS letters_text_key ON letters(text_key);
 CREATE INDEX IF NOT EXISTS letters_path ON letters(path);
 CREATE INDEX IF NOT EXISTS letters_year ON letters(year);
@@ -510,11 +524,12 @@ CREATE INDEX IF NOT EXISTS letter_actions_id ON letter_actions(letter_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5({", ".join(FTS_COLUMNS)}, tokenize = 'unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5({", ".join(FTS_COLUMNS)}, tokenize = 'trigram', content = '');
 """
-_TABLES = ("meta", "files", "letters", "letter_actions", "fts", "tri")
+_TABLES = ("meta", "files", "letters", "letter_text", "letter_actions", "fts", "tri")
 
 _LETTER_COLS = ("path", "letter_no", "source", "sha256", "doc_number", "date", "year", "issuer", "title",
                 "proposal_title", "proposers", "body", "proposal_kind", "handling_category",
-                "allocated_total_yuan", "requested_total_yuan", "actions", "text", "record", "text_key")
+                "allocated_total_yuan", "requested_total_yuan", "actions", "text_key")
+_FULL = "letters l JOIN letter_text t ON t.id = l.id"  # a letter with its text and record
 
 
 def _check_sqlite() -> None:
@@ -638,8 +653,8 @@ class Index:
         if self.con.execute("SELECT 1 FROM letters LIMIT 1").fetchone():
             self.con.execute("INSERT INTO tri(tri) VALUES ('delete-all')")
             cols = ", ".join(FTS_COLUMNS)
-            for r in self.con.execute("SELECT id, title, proposal_title, proposers, issuer, doc_number, text "
-                                      "FROM letters").fetchall():
+            for r in self.con.execute("SELECT l.id, title, proposal_title, proposers, issuer, doc_number, text "
+                                      f"FROM {_FULL}").fetchall():
                 self.con.execute(f"INSERT INTO tri(rowid, {cols}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
                                  [r["id"]] + tri_values(dict(r)))
                 n += 1
@@ -647,8 +662,8 @@ class Index:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES ('fold', ?)", (sig,))
 
     def _delete_path(self, path: str) -> None:
-        rows = self.con.execute("SELECT id, title, proposal_title, proposers, issuer, doc_number, text "
-                                "FROM letters WHERE path=?", (path,)).fetchall()
+        rows = self.con.execute("SELECT l.id, title, proposal_title, proposers, issuer, doc_number, text "
+                                f"FROM {_FULL} WHERE l.path=?", (path,)).fetchall()
         for r in rows:
             i = r["id"]
             self.con.execute("DELETE FROM fts WHERE rowid=?", (i,))
@@ -656,6 +671,7 @@ class Index:
             self.con.execute(f"INSERT INTO tri(tri, rowid, {', '.join(FTS_COLUMNS)}) "
                              f"VALUES ('delete', ?{', ?' * len(FTS_COLUMNS)})", [i] + tri_values(dict(r)))
             self.con.execute("DELETE FROM letter_actions WHERE letter_id=?", (i,))
+            self.con.execute("DELETE FROM letter_text WHERE id=?", (i,))
         self.con.execute("DELETE FROM letters WHERE path=?", (path,))
         self.con.execute("DELETE FROM files WHERE path=?", (path,))
 
@@ -670,6 +686,7 @@ class Index:
                 f"INSERT INTO letters({', '.join(_LETTER_COLS)}) VALUES ({', '.join('?' * len(_LETTER_COLS))})",
                 [vals[c] for c in _LETTER_COLS])
             lid = cur.lastrowid
+            self.con.execute("INSERT INTO letter_text VALUES (?, ?, ?)", (lid, row["text"], row["record"]))
             self.con.execute(f"INSERT INTO fts(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
                              [lid] + [row["tok"][c] for c in FTS_COLUMNS])
             self.con.execute(f"INSERT INTO tri(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
@@ -683,7 +700,7 @@ class Index:
                          "SELECT ?, sha256, origin, status, reason, letters, ? FROM files WHERE path=?",
                          (u.path, time.time(), old))
         n = 0
-        for r in self.con.execute("SELECT * FROM letters WHERE path=?", (old,)).fetchall():
+        for r in self.con.execute(f"SELECT l.*, t.text, t.record FROM {_FULL} WHERE l.path=?", (old,)).fetchall():
             d = dict(r)
             old_id = d.pop("id")
             d["path"] = u.path
@@ -693,6 +710,7 @@ class Index:
                 f"INSERT INTO letters({', '.join(_LETTER_COLS)}) VALUES ({', '.join('?' * len(_LETTER_COLS))})",
                 [d[c] for c in _LETTER_COLS])
             lid = cur.lastrowid
+            self.con.execute("INSERT INTO letter_text VALUES (?, ?, ?)", (lid, d["text"], d["record"]))
             self.con.execute(f"INSERT INTO fts(rowid, {', '.join(FTS_COLUMNS)}) "
                              f"SELECT ?, {', '.join(FTS_COLUMNS)} FROM fts WHERE rowid=?", (lid, old_id))
             self.con.execute(f"INSERT INTO tri(rowid, {', '.join(FTS_COLUMNS)}) VALUES (?{', ?' * len(FTS_COLUMNS)})",
@@ -915,6 +933,11 @@ class Index:
                 if rows or total:
                     note = "; ".join(x for x in (note, "no letter holds the query as written: letters with all its words")
                                      if x)
+        texts = {}
+        if rows:
+            ids = [r["id"] for r in rows]
+            texts = dict(self.con.execute(f"SELECT id, text FROM letter_text WHERE id IN ({', '.join('?' * len(ids))})",
+                                          ids).fetchall())
         sources: dict[str, list[tuple[str, str]]] = {}
         keys = [r["text_key"] for r in rows if r["text_key"]]
         if keys:
@@ -932,7 +955,7 @@ class Index:
                 allocated_total_yuan=_num(r["allocated_total_yuan"]),
                 requested_total_yuan=_num(r["requested_total_yuan"]),
                 actions=(r["actions"] or "").split(),
-                snippet=snippet(r["text"], query or "", snippet_width, mark, words=bool(plan and plan.as_words)),
+                snippet=snippet(texts.get(r["id"]), query or "", snippet_width, mark, words=bool(plan and plan.as_words)),
                 sources=[x[0] for x in srcs], paths=[x[1] for x in srcs], field_hit=bool(r["tier"])))
         return SearchResult(query=query, match=plan.describe() if plan else None, total=total, hits=hits,
                             ms=round((time.perf_counter() - t0) * 1000, 2), note=note,
@@ -950,7 +973,7 @@ class Index:
                f"r AS (SELECT m.*, row_number() OVER (PARTITION BY k ORDER BY {order}) AS rn FROM m) "
                f"SELECT r.score, r.tier, count(*) OVER () AS n, l.id, l.path, l.source, l.doc_number, l.date, "
                f"l.issuer, l.title, l.proposal_title, l.proposers, l.body, l.proposal_kind, l.handling_category, "
-               f"l.allocated_total_yuan, l.requested_total_yuan, l.actions, l.text, l.text_key "
+               f"l.allocated_total_yuan, l.requested_total_yuan, l.actions, l.text_key "
                f"FROM r JOIN letters l ON l.id = r.id WHERE r.rn = 1 ORDER BY {', '.join(k.format('r.') for k in keys)} "
                f"LIMIT :limit OFFSET :offset")
         rows = self.con.execute(sql, params).fetchall()
@@ -1014,7 +1037,7 @@ class Index:
 
     def records(self) -> Iterator[dict]:
         """Every indexed letter as its record (with text), in index order."""
-        for r in self.con.execute("SELECT record, text FROM letters ORDER BY id"):
+        for r in self.con.execute(f"SELECT t.record, t.text FROM {_FULL} ORDER BY l.id"):
             rec = json.loads(r["record"])
             rec["text"] = r["text"]
             yield rec
