@@ -20,7 +20,7 @@ import bisect
 import regex
 
 from .record import Action
-from .rules import RuleSet, finditer, search
+from .rules import RuleSet, finditer, may_match, search
 
 FAMILY = "actions"
 _SENT = regex.compile(r"[^。；;！？!?\n]+[。；;！？!?]?")
@@ -112,11 +112,14 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
         amounts = extract_amounts(text, seg, ruleset)
     found: dict[tuple[str, int, int], Action] = {}
     for ra, rb in _regions(text, seg, ruleset):
+        # one look at the whole region decides which rules can match any of its sentences
+        region = masked[ra:rb]
+        live = [r for r in rules if r.get("kind") == "amount" or r.pattern is not None and may_match(r.pattern, region)]
         for sm in _SENT.finditer(masked, ra, rb):
             sa, sb = sm.span()
             if not masked[sa:sb].strip():
                 continue
-            for r in rules:
+            for r in live:
                 if r.get("kind") == "amount":
                     for a in amounts or []:
                         if sa <= a.start < sb and a.role == r.value:
@@ -124,8 +127,6 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
                             found.setdefault((r.get("category"), ca, cb),
                                              Action(r.get("category"), text[ca:cb].strip(), ca, cb, r.id))
                             break
-                    continue
-                if r.pattern is None:
                     continue
                 for m in finditer(r.pattern, masked[sa:sb]):
                     ma, mb = sa + m.start(), sa + m.end()

@@ -339,6 +339,13 @@ def with_prefilter(compiled):
     return FilteredPattern(compiled, lits) if lits else compiled
 
 
+def may_match(pattern, text: str) -> bool:
+    """False when the pattern's prefilter says it cannot match anywhere in ``text`` (a region
+    holding many sentences or slices), so a caller can drop the rule before looping over them."""
+    may = getattr(pattern, "_may", None)
+    return may is None or may(text)
+
+
 def search(pattern, text: str, timeout: float = 0.5):
     """``pattern.search`` that gives up (returns None) on a pathological text instead of stalling."""
     try:
