@@ -1,8 +1,10 @@
-"""Search benchmark: indexing rate and query latency over 20,000 synthetic letters.
+"""Search benchmark: index build time, db size, query latency and the wall time of one
+``replyparse search`` over 20,000 synthetic letters; hit rate on the real batches.
 
-    python bench/search.py            # 20k letters, 400 queries (about a minute or two on 2 cores)
+    python bench/search.py            # 20k letters, 400 queries (a few minutes on 2 cores)
     python bench/search.py --quick    # 2k letters, 150 queries
     python bench/search.py --letters 50000 --jobs 4 --keep /tmp/big.sqlite
+    python bench/search.py --real-only   # only the hit rate on ../shared/corpus/real*
 
 The letters are made from the project's own corpus (corpus/*.txt, parsed once): each synthetic
 letter takes a corpus letter, gives it a new issuer place, proposers, doc number, date,
@@ -10,7 +12,11 @@ handling category, amounts and actions, renumbers the digits in its text and spl
 paragraph of another letter, so the index holds 20k distinct texts with a realistic vocabulary.
 They are written to a JSONL and indexed the way ``replyparse index records.jsonl --db`` does
 (tokenising in worker processes), then re-indexed unchanged (the hash check), then queried with
-a mix of names, doc numbers, topic words, Traditional-Chinese words and filters.
+a mix of names, doc numbers, 12-character pieces of proposal titles (also in Traditional), pieces
+of the body text, one- and two-word queries and filters. The real batches (``../shared/corpus/real``
+and ``real-2``, read in place) are indexed into a second index and every reply letter is looked
+up by its gold doc number, first proposer and 12 characters from the middle of its gold proposal
+title: the hit rate is the share found in the top 5.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +36,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from replyparse.pipeline import parse_paths  # noqa: E402
 from replyparse.search import Index, tokens  # noqa: E402
+
+REAL = [REPO.parent / "shared" / "corpus" / "real", REPO.parent / "shared" / "corpus" / "real-2"]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文志海燕波宁晓东雪梅春林云峰鹏辉亮斌俊宇浩凯"
@@ -89,32 +98,98 @@ def synthesise(base: list[dict], n: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def query_set(letters: list[dict], n: int, seed: int = 11) -> list[tuple[str, dict]]:
+def middle(text: str, n: int = 12) -> str:
+    """``n`` characters cut from the middle of ``text`` (all of it when shorter)."""
+    if len(text) <= n:
+        return text
+    start = (len(text) - n) // 2
+    return text[start:start + n]
+
+
+KINDS = ("proposer", "doc number", "title piece", "title piece (Traditional)", "text piece", "two words",
+         "one word", "word + filter")
+
+
+def query_set(letters: list[dict], n: int, seed: int = 11) -> list[tuple[str, str, dict]]:
     import opencc
 
     s2t = opencc.OpenCC("s2t")
     rng = random.Random(seed)
     topic_words = sorted({t for r in letters[:200] for t in tokens(r.get("proposal_title")) if len(t) >= 2})
+    short = [t for t in topic_words if len(t) == 2]
     qs = []
     for i in range(n):
         r = rng.choice(letters)
-        kind = i % 8
-        if kind == 0 and r["proposers"]:
+        kind = KINDS[i % len(KINDS)]
+        q = None
+        if kind == "proposer" and r["proposers"]:
             q = r["proposers"][0]
-        elif kind == 1 and r.get("doc_number"):
-            q = r["doc_number"]
-        elif kind == 2:
+        elif kind == "doc number" and r.get("doc_number"):
+            q = r["doc_number"].replace("〔", "[").replace("〕", "]")
+        elif kind.startswith("title piece") and r.get("proposal_title"):
+            q = middle(r["proposal_title"])
+            if "Traditional" in kind:
+                q = s2t.convert(q)
+        elif kind == "text piece":
+            body = r["text"].replace("\n", "")
+            at = rng.randrange(0, max(1, len(body) - 10))
+            q = body[at:at + 8]
+        elif kind == "two words":
             q = " ".join(rng.sample(topic_words, 2))
-        elif kind == 3:
-            q = s2t.convert(rng.choice(topic_words))
-        else:
-            q = rng.choice(topic_words)
+        elif kind == "one word":
+            q = rng.choice(short)
+        if q is None:
+            kind, q = "word + filter", rng.choice(topic_words)
         flt = {}
-        if kind in (4, 5):
+        if kind == "word + filter":
             flt = rng.choice([{"year": rng.randint(2000, 2025)}, {"body": "人大"}, {"category": "A"},
                               {"issuer": "民政局"}, {"actions": ["funding"]}, {"min_allocated": 1_000_000}])
-        qs.append((q, flt))
+        qs.append((kind, q, flt))
     return qs
+
+
+def real_hit_rate(batches: list[Path], db: Path, jobs: int | None) -> None:
+    """Each reply letter of the real batches looked up by its gold doc number, first proposer and a
+    12-character piece of its gold proposal title; found = among the top 5 (any copy of its text)."""
+    batches = [b for b in batches if b.is_dir()]
+    if not batches:
+        print("real batches: not found (../shared/corpus/real*)")
+        return
+    with Index(db) as ix:
+        st = ix.index_paths([str(b) for b in batches], jobs=jobs)
+        print(f"real batches: {', '.join(b.name for b in batches)} indexed: {st.total_letters} letters in {st.seconds:.1f}s")
+        total = []
+        for b in batches:
+            res: dict[str, list[bool]] = {}
+            for g in sorted(b.glob("*.gold.json")):
+                gold = json.loads(g.read_text("utf-8"))
+                if not gold.get("is_reply_letter"):
+                    continue
+                path = os.path.abspath(g.with_name(g.name[: -len(".gold.json")] + ".txt"))
+                for kind, q in (("doc number", gold.get("doc_number")),
+                                ("first proposer", (gold.get("proposers") or [None])[0]),
+                                ("title piece", middle(gold["proposal_title"]) if gold.get("proposal_title") else None)):
+                    if q:
+                        found = any(path in h.paths for h in ix.search(q, limit=5).hits)
+                        res.setdefault(kind, []).append(found)
+            flat = [x for v in res.values() for x in v]
+            total += flat
+            print(f"  {b.name}: {sum(flat)}/{len(flat)} = {sum(flat) / len(flat):.3f}  ("
+                  + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in res.items()) + ")")
+        print(f"  hit rate in the top 5: {sum(total)}/{len(total)} = {sum(total) / len(total):.3f}")
+
+
+def wall_times(db: Path, queries: list[str]) -> list[float]:
+    """Wall time of the real command, start-up included."""
+    out = []
+    subprocess.run([sys.executable, "-m", "replyparse", "search", "预热", "--db", str(db)], check=True,
+                   stdout=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))  # byte-compile once
+    for q in queries:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "replyparse", "search", q, "--db", str(db)], check=True,
+                       stdout=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
+        out.append(time.perf_counter() - t)
+    return out
 
 
 def pct(xs, p):
@@ -129,17 +204,20 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=None, help="tokenising processes (default: all cores, max 8)")
     ap.add_argument("--keep", help="write the index here and keep it")
+    ap.add_argument("--real-only", action="store_true", help="only the hit rate on the real batches")
     args = ap.parse_args(argv)
     n = args.letters or (2000 if args.quick else 20000)
     nq = args.queries or (150 if args.quick else 400)
 
     t0 = time.perf_counter()
-    base = corpus_letters()
-    letters = synthesise(base, n)
-    print(f"corpus: {len(base)} letters parsed; synthesised {n} letters "
-          f"({sum(len(r['text']) for r in letters) / n:.0f} characters each) in {time.perf_counter() - t0:.1f}s")
-
     with tempfile.TemporaryDirectory() as tmp:
+        real_hit_rate(REAL, Path(tmp) / "real.sqlite", args.jobs)
+        if args.real_only:
+            return 0
+        base = corpus_letters()
+        letters = synthesise(base, n)
+        print(f"corpus: {len(base)} letters parsed; synthesised {n} letters "
+              f"({sum(len(r['text']) for r in letters) / n:.0f} characters each) in {time.perf_counter() - t0:.1f}s")
         jl = Path(tmp) / "letters.jsonl"
         with open(jl, "w", encoding="utf-8") as f:
             for r in letters:
@@ -151,28 +229,43 @@ def main(argv=None) -> int:
         with Index(db) as ix:
             st = ix.index_paths([jl], jobs=args.jobs)
             print(f"index:    {st.letters} letters in {st.seconds:.1f}s = {st.letters / st.seconds:.0f} letters/s "
-                  f"(jobs={args.jobs or min(os.cpu_count() or 1, 8)}, JSONL → jieba → FTS5)")
+                  f"(jobs={args.jobs or min(os.cpu_count() or 1, 8)}, JSONL → jieba + trigram → FTS5)")
             st2 = ix.index_paths([jl], jobs=args.jobs)
             print(f"re-index: unchanged {st2.unchanged}/{st2.seen} in {st2.seconds:.1f}s")
             size = sum(os.path.getsize(f"{db}{s}") for s in ("", "-wal") if os.path.exists(f"{db}{s}"))
             print(f"db size:  {size / 1e6:.1f} MB ({size / n / 1e3:.1f} kB per letter)")
+            parts = {}
+            for name, like in (("letters", "letters%"), ("text+record", "letter_text%"), ("words (fts)", "fts%"),
+                               ("fragments (tri)", "tri%")):
+                try:
+                    parts[name] = ix.con.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE ?",
+                                                 (like,)).fetchone()[0]
+                except Exception:  # dbstat is a compile-time option of SQLite
+                    break
+            if parts:
+                print("          " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in parts.items() if v))
 
             qs = query_set(letters, nq)
             ix.search("预热")  # warm caches
-            times, filtered, hits = [], [], []
-            for q, flt in qs:
+            by_kind: dict[str, list[float]] = {}
+            hits = []
+            for kind, q, flt in qs:
                 t = time.perf_counter()
                 res = ix.search(q, limit=10, **flt)
-                ms = (time.perf_counter() - t) * 1000
-                (filtered if flt else times).append(ms)
+                by_kind.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
                 hits.append(res.total)
-            allms = times + filtered
+            allms = [x for v in by_kind.values() for x in v]
             print(f"queries:  {len(allms)} (limit 10, with total count and snippets); "
                   f"median {statistics.median(hits):.0f} matching letters per query")
             print(f"latency:  p50 {pct(allms, 50):.1f} ms  p95 {pct(allms, 95):.1f} ms  max {max(allms):.1f} ms")
-            print(f"  text only:     p50 {pct(times, 50):.1f} ms  p95 {pct(times, 95):.1f} ms")
-            if filtered:
-                print(f"  with a filter: p50 {pct(filtered, 50):.1f} ms  p95 {pct(filtered, 95):.1f} ms")
+            for kind in KINDS:
+                if kind in by_kind:
+                    v = by_kind[kind]
+                    print(f"  {kind + ':':27s} p50 {pct(v, 50):5.1f} ms  p95 {pct(v, 95):5.1f} ms  ({len(v)})")
+        wq = [q for k, q, f in qs if not f and q.strip()][:30]
+        walls = wall_times(db, wq)
+        print(f"replyparse search (wall, start-up included, {len(walls)} runs): "
+              f"p50 {pct(walls, 50):.2f} s  p95 {pct(walls, 95):.2f} s  max {max(walls):.2f} s")
     print(f"total {time.perf_counter() - t0:.0f}s")
     return 0
 
