@@ -412,3 +412,27 @@ def test_filters_sorting_and_gold_marks(built, browser):
     assert browser.eval("document.querySelectorAll('#letter .box.gold li').length") == rows[i]["miss"]
     assert browser.eval("document.querySelectorAll('#ltext .miss').length") >= 1
     assert browser.problems() == []
+
+
+def test_chart_clicks_and_links(built, browser):
+    """A bar of the gap chart opens its letter, a class bar filters the table, #L<n> opens letter n."""
+    out, records, _ = built
+    browser.open("about:blank")  # else only the fragment changes: no new page, no load event
+    browser.open(out.as_uri() + "#L2")
+    browser.wait_for("document.body.getAttribute('data-ready') === '1'")
+    browser.wait_for("document.getElementById('ltext') !== null")
+    assert browser.eval("document.getElementById('ltext').textContent") == records[1]["text"]
+    gaps = sorted(((r["requested_total_yuan"] - (r["allocated_total_yuan"] or 0), i) for i, r in enumerate(records)
+                   if r["status"] == "ok" and r["requested_total_yuan"] is not None), reverse=True)
+    if gaps and gaps[0][0] > 0:
+        bars = browser.eval("document.getElementById('chart-gaps').data[0].customdata")
+        browser.click("#chart-gaps .bars .point path")
+        browser.wait_for(f"location.hash === '#L{bars[0] + 1}'")
+        assert browser.eval("document.getElementById('ltext').textContent") == records[bars[0]]["text"]
+        assert set(bars) <= {i for _, i in gaps[:10]}
+    browser.click("#chart-class .bars .point path")
+    cls = browser.eval("document.querySelector('select[data-f=\"cls\"]').value")
+    shown = browser.eval("[...document.querySelectorAll('#letters tbody tr')].map(t => +t.getAttribute('data-i'))")
+    assert shown and all(records[i]["handling_category"] == cls for i in shown)
+    assert len(shown) == sum(r["handling_category"] == cls for r in records)
+    assert browser.problems() == []
