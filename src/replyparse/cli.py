@@ -57,7 +57,8 @@ def cmd_parse(args) -> int:
     cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
     timeout = args.timeout if args.timeout is not None else (900.0 if args.ocr else 120.0)  # OCR: seconds a page
     opts = RunOptions(workers=args.workers, timeout=timeout, force=args.force, quiet=args.quiet,
-                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir, ocr=args.ocr)
+                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir,
+                      ocr=args.ocr_engine if args.ocr else False)  # the engine's name travels as the flag
     if opts.engine == "dask" and not opts.scheduler:
         raise UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
     lock = None
@@ -220,8 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "instead of records to -o/standard output (README: Tables)")
     sp.add_argument("--formats", default=None, help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
     sp.add_argument("--ocr", action="store_true",
-                    help="read scanned PDFs (no text layer) with Tesseract (tesseract-ocr, tesseract-ocr-chi-sim) "
-                         "instead of reporting them needs_ocr; slow: seconds a page")
+                    help="read scans (PDFs without a text layer, their scanned pages, page images) by OCR "
+                         "instead of reporting them needs_ocr (README: Input formats)")
+    sp.add_argument("--ocr-engine", choices=("rapidocr", "tesseract"), default="rapidocr",
+                    help="with --ocr: rapidocr (default; pip install 'replyparse[ocr]', models inside the wheel) "
+                         "or tesseract (apt-get install tesseract-ocr tesseract-ocr-chi-sim; slower, less exact)")
     bulk = sp.add_argument_group("bulk runs (README: Bulk runs)")
     add_workers_option(bulk)
     bulk.add_argument("--timeout", type=float, default=None,

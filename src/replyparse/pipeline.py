@@ -173,6 +173,17 @@ def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
 
 def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
     ruleset = rules or default_rules()
+    if not getattr(doc, "ocr", False):
+        return _parse_document(doc, ruleset)
+    from .ocr import annotate, repair_document
+
+    repair_document(doc, ruleset)  # OCR confusions (rules/ocr.yaml), each repair a warning
+    recs = _parse_document(doc, ruleset)
+    annotate(recs, doc)  # ocr, ocr_confidence, warnings on values from low-confidence lines
+    return recs
+
+
+def _parse_document(doc: Document, ruleset: RuleSet) -> list[Record]:
     doc.path = display_path(doc.path)
     if doc.status != "ok":
         rec = Record(source=doc.path, status=doc.status, reason=doc.reason, format=doc.format,

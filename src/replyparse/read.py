@@ -37,6 +37,9 @@ class Document:
     reason: str | None = None
     page_meta: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    ocr: bool = False  # some page's text was read by OCR
+    ocr_confidence: list[float | None] = field(default_factory=list)  # mean of each page (None: not OCR)
+    ocr_low_lines: list[tuple[int, str, float]] = field(default_factory=list)  # (page, line, confidence)
 
     @property
     def text(self) -> str:
@@ -1393,7 +1396,68 @@ def _page_images(path: Path, tmp: Path) -> list[Path]:
         return out
 
 
-def ocr_scan(path: Path, doc: Document) -> Document:
+def ocr_scan(path: Path, doc: Document, engine: str = "rapidocr") -> Document:
+    """A scan (a PDF without a text layer, or an image) read by OCR: RapidOCR by default
+    (``ocr.py``), Tesseract with ``engine="tesseract"``. Without the engine installed the
+    document stays ``needs_ocr`` and the reason says what to install."""
+    if engine == "tesseract":
+        return _ocr_scan_tesseract(path, doc)
+    from . import ocr as ocr_mod
+
+    problem = ocr_mod.rapidocr_problem()
+    if problem:
+        doc.reason = (doc.reason or "needs OCR") + f" ({problem})"
+        return doc
+    pages = ocr_mod.ocr_pages(path)
+    texts, furniture = ocr_mod.page_texts(pages)
+    if not any(t.strip() for t in texts):
+        doc.reason = (doc.reason or "") + "; OCR found no text"
+        return doc
+    doc.pages, doc.status, doc.reason = texts, "ok", None
+    _ocr_notes(doc, pages, list(range(len(pages))), furniture)
+    return doc
+
+
+def _ocr_notes(doc: Document, pages, numbers: list[int], furniture: dict) -> None:
+    """OCR results on ``doc``: flag, per-page mean confidence, low-confidence lines, warnings."""
+    from . import ocr as ocr_mod
+
+    if not doc.ocr_confidence:
+        doc.ocr_confidence = [None] * len(doc.pages)
+    for i, pg in zip(numbers, pages):
+        doc.ocr_confidence[i] = pg.confidence
+        if pg.turned:
+            doc.warnings.append(f"OCR: page {i + 1} was turned {pg.turned}° to read it")
+    doc.ocr = True
+    doc.ocr_low_lines += [(numbers[p - 1] + 1, t, c) for p, t, c in ocr_mod.low_confidence_lines(pages)]
+    for k, vals in furniture.items():
+        if k not in doc.page_meta:
+            doc.page_meta[k] = " / ".join(vals[:5])
+    confs = [c for c in (doc.ocr_confidence[i] for i in numbers) if c is not None]
+    mean = f"mean confidence {sum(confs) / len(confs):.3f}" if confs else "no text found"
+    doc.warnings.append(f"text read by OCR (RapidOCR PP-OCRv6) from {len(numbers)} scanned "
+                        f"page{'s' if len(numbers) > 1 else ''} ({mean}): characters may be misread")
+
+
+def _ocr_missing_pages(path: Path, doc: Document) -> Document:
+    """A PDF mixing text and scanned pages: the pages without text read by OCR."""
+    from . import ocr as ocr_mod
+
+    empty = [i for i, t in enumerate(doc.pages) if not t.strip()]
+    if not empty or ocr_mod.rapidocr_problem():
+        return doc
+    pages = ocr_mod.ocr_pages(path, empty)
+    texts, furniture = ocr_mod.page_texts(pages)
+    for i, t in zip(empty, texts):
+        doc.pages[i] = t
+    read = [i + 1 for i, t in zip(empty, texts) if t.strip()]
+    if read:
+        doc.warnings = [w for w in doc.warnings if not w.startswith(("no text on page", "unreadable text on page"))]
+        _ocr_notes(doc, pages, empty, furniture)
+    return doc
+
+
+def _ocr_scan_tesseract(path: Path, doc: Document) -> Document:
     """A scan (a PDF without a text layer, or an image) read with Tesseract (``chi_sim``): each
     page recognised, cleaned of the spaces OCR puts between CJK characters and of running
     headers, footers and page numbers. Without Tesseract the document stays ``needs_ocr`` and
@@ -1446,19 +1510,25 @@ def ocr_scan(path: Path, doc: Document) -> Document:
         return doc
     doc.pages = ["\n".join(lines) for lines in pages]
     doc.status, doc.reason = "ok", None
+    doc.ocr, doc.ocr_confidence = True, [None] * len(pages)
     doc.warnings.append(f"text read by OCR (Tesseract {OCR_LANGS}) from {len(pages)} scanned "
                         f"page{'s' if len(pages) > 1 else ''}: characters may be misread")
     return doc
 
 
-def read_file(path: str | Path, ocr: bool = False) -> Document:
-    """Read one input file; never raises. With ``ocr``, a PDF without a text layer is read by OCR."""
+def read_file(path: str | Path, ocr: bool | str = False) -> Document:
+    """Read one input file; never raises. With ``ocr`` (True or an engine name: ``rapidocr``,
+    ``tesseract``), a scan (a PDF without a text layer, an image) is read by OCR, and so are the
+    pages without text of a PDF that mixes text and scanned pages."""
     doc = _read_file(path)
-    if ocr and doc.status == "needs_ocr":
-        try:
-            doc = ocr_scan(Path(path), doc)
-        except Exception as e:  # OCR trouble leaves the file as it was: needs_ocr, with the reason
-            doc.warnings.append(f"OCR failed: {type(e).__name__}: {e}")
+    engine = ocr if isinstance(ocr, str) else "rapidocr"
+    try:
+        if ocr and doc.status == "needs_ocr":
+            doc = ocr_scan(Path(path), doc, engine)
+        elif ocr and doc.status == "ok" and doc.format == "pdf" and engine == "rapidocr" and len(doc.pages) > 1:
+            doc = _ocr_missing_pages(Path(path), doc)
+    except Exception as e:  # OCR trouble leaves the file as it was: needs_ocr, with the reason
+        doc.warnings.append(f"OCR failed: {type(e).__name__}: {e}")
     return doc
 
 

@@ -94,6 +94,8 @@ class Record:
     pages: list[list[int]] = field(default_factory=list)  # [start, end] offset of each page in text
     page_meta: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    ocr: bool = False  # some page's text was read by OCR (parse --ocr)
+    ocr_confidence: list[float | None] = field(default_factory=list)  # OCR: mean confidence of each page
     text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -66,8 +66,12 @@ class RunStats:
     def summary(self) -> str:
         parts = [f"{n} {s}" for s, n in sorted(self.statuses.items())]
         rate = self.files / self.seconds if self.seconds > 0 else 0.0
-        return (f"replyparse: {self.files} files ({', '.join(parts) or 'none'}), {self.letters} letters, "
+        line = (f"replyparse: {self.files} files ({', '.join(parts) or 'none'}), {self.letters} letters, "
                 f"{self.cached} from cache, {self.seconds:.1f} s ({rate:.0f} files/s)")
+        scans = self.statuses.get("needs_ocr", 0)
+        if scans:  # only a run without --ocr (or without an OCR engine) leaves scans unread
+            line += f"; {scans} file{'s' if scans > 1 else ''} need{'' if scans > 1 else 's'} OCR: run again with --ocr"
+        return line
 
 
 def cpu_count() -> int:
