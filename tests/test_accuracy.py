@@ -5,11 +5,13 @@ before any rule looked at it. The goals are the ones set for letters no rule has
 the floors below them are what the rules reach today: raise them as rules improve, never lower
 them. A change that lifts one batch and drops the other below its floor is fitting.
 """
+from pathlib import Path
+
 import pytest
 
 from replyparse.evaluate import evaluate
 
-from conftest import SHARED
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 GOALS = {"header_micro_f1": 0.97, "field_f1": 0.90, "amount_value_f1": 0.99, "amount_value_role_f1": 0.85,
          "actions_micro_f1": 0.85, "is_reply_letter_accuracy": 0.97}
