@@ -436,3 +436,43 @@ def test_chart_clicks_and_links(built, browser):
     assert shown and all(records[i]["handling_category"] == cls for i in shown)
     assert len(shown) == sum(r["handling_category"] == cls for r in records)
     assert browser.problems() == []
+
+
+def test_without_plotly_the_command_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from replyparse.cli import main
+
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if it were not installed
+    assert main(["report", "corpus/bs-tian-2022-036.txt", "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'replyparse[report]'" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_odd_records_still_make_a_page(tmp_path, request):
+    """A records JSONL with a file name in foreign bytes, spans past the text, no text at all."""
+    recs = [
+        {"source": "a\udcb4.txt", "status": "ok", "is_reply_letter": True, "text": "甲乙丙", "issuer": "某局",
+         "amounts": [{"text": "5元", "value_yuan": 5, "role": "other", "start": 1, "end": 99, "rule": "r"}],
+         "actions": [], "warnings": ["role unsure: 5元 at 1"], "evidence": {"issuer": {"rule": "x", "start": 0, "end": 2}}},
+        {"source": "b.pdf", "status": "error", "reason": "damaged PDF", "text": None, "warnings": []},
+    ]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), "utf-8")
+    res = replyparse("report", tmp_path / "r.jsonl", "-o", tmp_path / "r.html", "--quiet")
+    assert res.returncode == 1, res.stderr  # a record with status error, as parse reports it
+    html = (tmp_path / "r.html").read_text("utf-8")
+    rows, details = page_json(html, "rp-rows"), page_json(html, "rp-details")
+    assert [r["st"] for r in rows] == ["ok", "error"] and rows[1]["w"] == ["error: damaged PDF"]
+    assert details[0]["amounts"][0][5:7] == [1, 3]  # the span is cut at the end of the text
+    if CHROMIUM:  # and the page works: charts with nothing to draw say so, both rows open
+        browser = request.getfixturevalue("browser")
+        browser.open((tmp_path / "r.html").as_uri())
+        browser.wait_for("document.body.getAttribute('data-ready') === '1'")
+        assert browser.eval("document.querySelectorAll('.chart .main-svg').length") >= 6
+        browser.click('#letters tbody tr[data-i="0"]')
+        browser.wait_for("document.getElementById('ltext') !== null")
+        assert browser.eval("document.getElementById('ltext').textContent") == "甲乙丙"
+        assert browser.eval("[...document.querySelectorAll('#ltext .unsure')].map(e => e.textContent).join('')") == "乙丙"
+        browser.click('#letters tbody tr[data-i="1"]')
+        browser.wait_for("document.querySelector('#letter .src').textContent.includes('b.pdf')")
+        assert "damaged PDF" in browser.eval("document.getElementById('letter').textContent")
+        assert browser.problems() == []

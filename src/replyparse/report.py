@@ -59,13 +59,23 @@ class PlotlyMissing(RuntimeError):
 
 def _records_of_folder(folder: Path) -> list[dict]:
     from .errors import UsageError
-    from .tables import iter_jsonl
 
     jsonl = folder / "records.jsonl"
     if not jsonl.is_file():
         raise UsageError(f"{folder} is a parse --out folder without records.jsonl; parse again with "
                          f"--formats csv,jsonl (the report needs the letters' text and evidence)")
-    return list(iter_jsonl(jsonl))
+    return _read_jsonl(jsonl)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    from .errors import UsageError
+    from .tables import iter_jsonl
+
+    try:
+        return [r for r in iter_jsonl(path) if isinstance(r, dict)]
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 JSON lines ({e.reason} at byte {e.start}); give records "
+                         "written by replyparse parse") from None
 
 
 def _is_out_folder(p: Path) -> bool:
@@ -76,8 +86,6 @@ def collect_records(paths: Iterable[str | Path], rules=None, workers: int | None
                     quiet: bool = True) -> list[dict]:
     """Records (as dicts) from letters, records JSONL files and parse ``--out`` folders, in the
     order given; letters are parsed through the runner (consecutive ones in one run)."""
-    from .tables import iter_jsonl
-
     out: list[dict] = []
     letters: list[str] = []  # consecutive letter paths, parsed in one run
 
@@ -101,7 +109,7 @@ def collect_records(paths: Iterable[str | Path], rules=None, workers: int | None
             out.extend(_records_of_folder(p))
         elif p.is_file() and p.suffix.lower() in (".jsonl", ".ndjson"):
             parse_pending()
-            out.extend(iter_jsonl(p))
+            out.extend(_read_jsonl(p))
         else:
             letters.append(str(arg))
     parse_pending()
@@ -457,7 +465,7 @@ def _packed_json(obj) -> str:
     """JSON, gzip-compressed and base64-encoded: the letters' texts are most of a big report, and
     a third of the bytes reads faster; the page unpacks it (DecompressionStream) when a letter is
     first opened. mtime 0 keeps the same records giving the same page."""
-    raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str).encode("utf-8")
+    raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str).encode("utf-8", "replace")
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
@@ -524,7 +532,8 @@ def write_report(records: list[dict], output: str | Path, **kw) -> Path:
     dest = Path(output)
     tmp = dest.with_name(dest.name + ".tmp")
     try:
-        tmp.write_text(render_html(records, **kw), encoding="utf-8")
+        # a lone surrogate (a file name in foreign bytes) must not stop the page: it shows as �
+        tmp.write_text(render_html(records, **kw), encoding="utf-8", errors="replace")
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
