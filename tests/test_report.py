@@ -56,12 +56,16 @@ class Chromium:
                 raise RuntimeError("chromium did not start: " + (Path(self.profile) / "stderr.log").read_text(errors="replace")[-2000:])
             time.sleep(0.05)
         port = port_file.read_text().split()[0]
-        for _ in range(100):
+        pages = []
+        for _ in range(200):
             targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
             pages = [t for t in targets if t.get("type") == "page"]
             if pages:
                 break
             time.sleep(0.05)
+        if not pages:
+            self.close()
+            raise RuntimeError("chromium started without a page")
         self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
         self.next_id = 0
         self.events: list[dict] = []
@@ -89,13 +93,16 @@ class Chromium:
                 self.events.remove(ev)
                 return ev
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.ws.settimeout(max(0.05, deadline - time.monotonic()))
-            msg = json.loads(self.ws.recv())
-            if msg.get("method") == method:
-                return msg
-            if "method" in msg:
-                self.events.append(msg)
+        try:
+            while time.monotonic() < deadline:
+                self.ws.settimeout(max(0.05, deadline - time.monotonic()))
+                msg = json.loads(self.ws.recv())
+                if msg.get("method") == method:
+                    return msg
+                if "method" in msg:
+                    self.events.append(msg)
+        finally:
+            self.ws.settimeout(60)  # what call() waits for an answer
         raise TimeoutError(method)
 
     def open(self, url: str, timeout: float = 60.0) -> float:

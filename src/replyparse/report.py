@@ -253,7 +253,7 @@ def letter_data(records: list[dict], gold: dict[int, dict] | None = None) -> tup
         rows.append({
             "i": i, "src": row["source"], "st": d.get("status") or "ok", "iss": row["issuer"], "yr": row["year"],
             "body": row["body"], "kind": row["proposal_kind"], "cls": row["handling_category"],
-            "date": row["date"], "doc": row["doc_number"], "title": row["title"] or d.get("proposal_title"),
+            "date": row["date"], "doc": row["doc_number"], "title": row["title"],
             "no": row["proposal_no"], "req": req, "alloc": alloc,
             "gap": (req - (alloc or 0)) if req is not None else None,
             "na": row["n_amounts"], "nc": row["n_actions"], "cats": cats,
