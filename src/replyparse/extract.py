@@ -19,7 +19,7 @@ import regex
 
 from .numerals import to_int
 from .record import Evidence, HEADER_FIELDS
-from .rules import Rule, RuleSet
+from .rules import Rule, RuleSet, may_match
 from .segment import Segments
 
 HEADER_FAMILIES = ("doc_number", "issuer", "title", "proposal", "proposers", "handling", "date", "contact", "cc")
@@ -238,14 +238,17 @@ def normalise_value(field: str, raw: Any, m=None):
     return fn(raw, m) if fn else clean(raw)
 
 
-def _candidates(rule: Rule, text: str, seg: Segments):
-    if rule.pattern is None:
+def _candidates(rule: Rule, text: str, piece, seg: Segments):
+    if rule.pattern is None or not may_match(rule.pattern, text):  # its words are nowhere in the letter
         return
     # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
     # split out of a one-line web page is still a line); offsets are shifted back below
     for a, b in seg.get(rule.segment):
+        part = piece(a, b)
+        if not may_match(rule.pattern, part):
+            continue
         try:
-            for m in rule.pattern.finditer(text[a:b], timeout=RULE_TIMEOUT):
+            for m in rule.pattern.finditer(part, timeout=RULE_TIMEOUT):
                 yield a, m
         except TimeoutError:
             # a pathological text must not stall a batch: the rule gives nothing here
@@ -274,9 +277,17 @@ def _subsequence(short: str, long: str) -> bool:
 def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_FAMILIES):
     """Return (values, evidence, warnings) for the header fields."""
     cands: dict[str, list[Candidate]] = {}
+    pieces: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
+
+    def piece(a: int, b: int) -> str:
+        p = pieces.get((a, b))
+        if p is None:
+            p = pieces[(a, b)] = text[a:b]
+        return p
+
     for family in families:
         for rule in ruleset.rules(family):
-            for off, m in _candidates(rule, text, seg):
+            for off, m in _candidates(rule, text, piece, seg):
                 for f, v, s, e in _propose(rule, m, off):
                     cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
     values: dict[str, Any] = {}
