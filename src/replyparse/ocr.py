@@ -78,7 +78,7 @@ def rapidocr_problem() -> str | None:
     missing = [n for n in _BUNDLED.values() if not (root / n).is_file()]
     if missing:
         return (f"the installed rapidocr has no bundled model {missing[0]} (replyparse never downloads models): "
-                f"pip install 'rapidocr>=3.4,<4'")
+                f"pip install 'rapidocr>=3.10,<4'")
     return None
 
 
@@ -364,6 +364,7 @@ def repair_document(doc, ruleset) -> None:
             continue  # a page of the PDF's own text layer (Tesseract gives no confidences)
         new, done = repair(text, rules)
         doc.pages[i] = new
+        doc.ocr_low_lines = [(p, repair(t, rules)[0] if p == i + 1 else t, c) for p, t, c in doc.ocr_low_lines]
         for rid, before, after in done:
             doc.warnings.append(f"OCR repair {rid} (page {i + 1}): {before} → {after}")
 
