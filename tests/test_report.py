@@ -38,7 +38,7 @@ class Chromium:
 
     FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-default-apps", "--mute-audio", "--remote-debugging-port=0"]
+             "--disable-default-apps", "--mute-audio", "--disable-dev-shm-usage", "--remote-debugging-port=0"]
 
     def __init__(self, width: int = 1500, height: int = 1000, binary: str | None = None):
         import websocket

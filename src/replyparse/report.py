@@ -354,6 +354,7 @@ def charts(rows: list[dict]) -> list[dict]:
         fig = go.Figure()
         for iss in top + [k for k in counts if k not in top]:
             fig.add_bar(name=iss, x=years, y=[counts[iss][y] for y in years], customdata=years,
+                        marker_color=None if iss in top else "#c4c8ce",  # the rest stays in the background
                         hovertemplate="%{x}: %{y} letters<extra>" + html.escape(iss) + "</extra>")
         figs.append({"id": "year", "title": title, "click": "yr", "figure": _layout(
             fig, title, barmode="stack", xaxis={"type": "category", "title": None, "tickangle": -60, "automargin": True},
