@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from urllib.parse import parse_qs, urlsplit
 
 from .record import ACTION_CATEGORIES
 from .search import Index, IndexUnreadable
@@ -84,6 +82,11 @@ def api_search(db: str, qs: dict[str, list[str]]) -> dict:
 
 
 def make_handler(db: str):
+    # http.server is imported here, not at the top: every replyparse command registers `serve`,
+    # and `replyparse search` should not pay for an HTTP stack it does not use
+    from http.server import BaseHTTPRequestHandler
+    from urllib.parse import parse_qs, urlsplit
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "replyparse"
 
@@ -121,7 +124,9 @@ def make_handler(db: str):
     return Handler
 
 
-def make_server(db: str, port: int = 8765, verbose: bool = False) -> ThreadingHTTPServer:
+def make_server(db: str, port: int = 8765, verbose: bool = False):
+    from http.server import ThreadingHTTPServer
+
     srv = ThreadingHTTPServer((HOST, port), make_handler(db))
     srv.daemon_threads = True
     srv.verbose = verbose
