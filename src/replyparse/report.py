@@ -280,7 +280,9 @@ def letter_data(records: list[dict], gold: dict[int, dict] | None = None) -> tup
                     c.get("category") in bad_cats] for c in d.get("actions") or []]
         details.append({"text": text, "fields": fields, "amounts": amounts, "actions": actions,
                         "gold": marks["notes"] if marks else None, "pages": len(d.get("pages") or []) or None,
-                        "format": d.get("format"), "reason": d.get("reason")})
+                        "format": d.get("format"), "reason": d.get("reason"),
+                        # per-page OCR confidence: how far to trust the text itself, shown beside the warnings
+                        "ocr": list(d.get("ocr_confidence") or []) if d.get("ocr") else None})
     return rows, details
 
 

@@ -295,6 +295,11 @@
         'allocated ' + (r.alloc == null ? '—' : yuan(r.alloc) + ' 元')].filter(Boolean).map(esc).join(' · ') + '</div>');
     }
     // the warnings first: this is where a reviewer starts
+    if (d.ocr) {
+      h.push('<div class="box warnings ocr"><b>read by OCR</b> — confidence by page: ' + d.ocr.map(function (c, k) {
+        return 'page ' + (k + 1) + ' ' + (c == null ? 'text layer' : Number(c).toFixed(3));
+      }).join(' · ') + '</div>');
+    }
     if (r.w.length) {
       h.push('<div class="box warnings"><b>' + r.w.length + ' warning' + (r.w.length > 1 ? 's' : '') + '</b><ul>' + r.w.map(function (w) {
         var m = /^role unsure: .* at (\d+)$/.exec(w);
