@@ -1241,7 +1241,9 @@ def add_subcommands(sub) -> None:
 
     sp = sub.add_parser("search", help="search an index built by replyparse index")
     sp.add_argument("query", nargs="?", default="",
-                    help="words (space = AND); Traditional is converted; empty: filters only, newest first")
+                    help="pieces of the letters as written, 3+ characters (any fragment: a name, a doc number, part of a "
+                         "title), or 1-2 character words; space = AND; Traditional is converted; empty: filters only, "
+                         "newest first")
     sp.add_argument("--db", required=True)
     sp.add_argument("--issuer", help="issuer contains this text (民政局)")
     sp.add_argument("--year", type=int, help="year of the letter's date (or of its doc number)")
@@ -1255,7 +1257,7 @@ def add_subcommands(sub) -> None:
     sp.add_argument("--limit", type=int, default=10)
     sp.add_argument("--offset", type=int, default=0)
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--show-query", action="store_true", help="print the query's tokens and FTS5 expression")
+    sp.add_argument("--show-query", action="store_true", help="print the query's terms and what they are matched with")
     sp.set_defaults(func=cmd_search)
 
     sp = sub.add_parser("export", help="write letters for a search engine (Elasticsearch/OpenSearch bulk)")
