@@ -100,7 +100,7 @@ def _ok(rule, masked: str, clauses: _Clauses, sa: int, sb: int, ma: int, mb: int
 
 
 def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Action]:
-    rules = [r for r in ruleset.rules(FAMILY) if r.get("category")]
+    rules = [r for r in ruleset.of_kind(FAMILY) if r.get("category")]
     if not rules or not text:
         return []
     masked = _masked(text)

@@ -78,7 +78,7 @@ def _is_unit(text: str, s) -> bool:
 
 def _zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
     out = []
-    for r in ruleset.rules(FAMILY):
+    for r in ruleset.of_kind(FAMILY):
         if r.field != "zone" or r.pattern is None:
             continue
         for m in finditer(r.pattern, text):
@@ -122,7 +122,7 @@ def _rule_matches(rule, text: str, ctx: _Ctx, s) -> bool:
 
 
 def _role_rules(ruleset: RuleSet):
-    return [r for r in ruleset.rules(FAMILY) if r.get("role") or r.get("kind") in ("inherit",)]
+    return [r for r in ruleset.of_kind(FAMILY) if r.get("role") or r.get("kind") in ("inherit",)]
 
 
 def _same_run(rule, ctx: _Ctx, prev_ctx: _Ctx) -> bool:
@@ -171,7 +171,7 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
 
 def _pick(ruleset: RuleSet, field: str, text: str, ctx: _Ctx, s) -> str | None:
     a, b = ctx.sent
-    for r in ruleset.rules(FAMILY):
+    for r in ruleset.of_kind(FAMILY):
         if r.field != field or r.pattern is None:
             continue
         where = r.get("kind", "before")

@@ -15,7 +15,7 @@ THRESHOLD = 14
 
 def classify(text: str, seg: Segments, values: dict, ruleset: RuleSet) -> tuple[bool, str | None]:
     pos, neg, reasons = 0, 0, []
-    for rule in ruleset.rules("letter"):
+    for rule in ruleset.of_kind("letter"):
         hit = False
         for a, b in seg.get(rule.segment):
             if search(rule.pattern, text[a:b]):

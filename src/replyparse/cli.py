@@ -70,7 +70,7 @@ def cmd_parse(args) -> int:
     results = run(args.paths, ruleset, opts, stats)
     try:
         if out_dir:
-            _write_tables(results, args)
+            _write_tables(results, args, ruleset)
         else:
             _write_records(results, args)
     except KeyboardInterrupt:
@@ -114,10 +114,10 @@ def _write_records(results, args) -> None:
             out.close()
 
 
-def _write_tables(results, args) -> None:
+def _write_tables(results, args, ruleset) -> None:
     from .tables import TableWriter
 
-    writer = TableWriter(args.out, args.formats)
+    writer = TableWriter(args.out, args.formats, extra_fields=ruleset.extra_fields)
     complete = False
     try:
         for fr in results:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .extract import HEADER_FAMILIES, extract_fields
+from .extract import extract_fields
 from .normalize import normalise
 from .rules import Example, RuleSet
 from .segment import SEGMENTS, Segments, segment, split_lines
@@ -41,7 +41,7 @@ def _segment_values(text: str, ruleset: RuleSet) -> dict:
 
     out: dict[str, Any] = {}
     rules: dict[str, list] = {}
-    for r in ruleset.rules("segment"):
+    for r in ruleset.of_kind("segment"):
         rules.setdefault(r.field, []).append(r)
     line = split_lines(text)[0]
     for part in ("salutation", "contact", "cc", "signature_date"):
@@ -61,7 +61,7 @@ def _segment_values(text: str, ruleset: RuleSet) -> dict:
 def values_for(example: Example, ruleset: RuleSet) -> dict:
     text = normalise(example.text)
     fam = example.family
-    if fam in HEADER_FAMILIES:
+    if ruleset.kind(fam) == "header":
         values, _, _ = extract_fields(text, _whole(text, example.segment), ruleset, families=(fam,))
         return values
     if fam == "segment":

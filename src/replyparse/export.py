@@ -20,8 +20,20 @@ _KW = {"type": "keyword"}
 _TOK = {"type": "text", "analyzer": "ws_lower", "norms": True}
 
 
-def es_mapping() -> dict:
-    """Index settings and mapping (ES 7/8 and OpenSearch 1/2: no mapping types)."""
+_ES_TYPES = {"text": _KW, "list": _KW, "int": {"type": "integer"}, "bool": {"type": "boolean"},
+             "date": {"type": "date", "format": "yyyy-MM-dd"}}
+
+
+def es_mapping(extra_fields=()) -> dict:
+    """Index settings and mapping (ES 7/8 and OpenSearch 1/2: no mapping types), with a property
+    for each field a rule file declared."""
+    mapping = _es_mapping()
+    for f in extra_fields:
+        mapping["mappings"]["properties"][f.name] = _ES_TYPES.get(f.type, _KW)
+    return mapping
+
+
+def _es_mapping() -> dict:
     return {
         "settings": {
             "analysis": {"analyzer": {"ws_lower": {"type": "custom", "tokenizer": "whitespace",
@@ -55,6 +67,9 @@ def es_mapping() -> dict:
 
 
 def es_document(rec: dict, path: str, sha256: str | None) -> dict:
+    from .record import Record
+
+    declared = {k: v for k, v in rec.items() if k not in Record.__dataclass_fields__}  # fields rule files add
     cats = list(dict.fromkeys(a["category"] if isinstance(a, dict) else a for a in rec.get("actions") or []))
     amounts = [{k: a.get(k) for k in ("text", "value_yuan", "value_max_yuan", "approx", "role", "purpose",
                                       "funder", "part_of")} for a in rec.get("amounts") or []]
@@ -68,6 +83,7 @@ def es_document(rec: dict, path: str, sha256: str | None) -> dict:
         "proposers": rec.get("proposers") or [], "cc": rec.get("cc") or [],
         "actions": cats, "amounts": amounts, "warnings": rec.get("warnings") or [],
         "text": rec.get("text"),
+        **declared,
         "title_tok": token_text(rec.get("title")),
         "proposal_title_tok": token_text(rec.get("proposal_title")),
         "proposers_tok": " ".join(token_text(p) for p in rec.get("proposers") or []),
@@ -124,7 +140,7 @@ def export_es_bulk(paths: Iterable[str | Path], output: str | Path, mapping: str
     with open(output, "w", encoding="utf-8") as f:
         n = write_es_bulk(paths, f, index, include_non_letters, rules)
     with open(mapping, "w", encoding="utf-8") as f:
-        json.dump(es_mapping(), f, ensure_ascii=False, indent=1)
+        json.dump(es_mapping(getattr(rules, "extra_fields", ())), f, ensure_ascii=False, indent=1)
         f.write("\n")
     return n, mapping
 

@@ -231,10 +231,17 @@ NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def normalise_value(field: str, raw: Any, m=None):
+TYPE_NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
+    "date": NORMALISERS["date"], "int": _int, "list": lambda raw, m: split_orgs(raw) or None, "bool": _bool,
+}
+
+
+def normalise_value(field: str, raw: Any, m=None, type_: str | None = None):
+    """A captured value in its field's normal form: the field's own normaliser, or for a field a
+    rule file declared, the one of its type (``date`` → ISO, ``int``, ``list`` of names, ``bool``)."""
     if not isinstance(raw, str):
         return raw
-    fn = NORMALISERS.get(field)
+    fn = NORMALISERS.get(field) or TYPE_NORMALISERS.get(type_)
     return fn(raw, m) if fn else clean(raw)
 
 
@@ -255,17 +262,19 @@ def _candidates(rule: Rule, text: str, piece, seg: Segments):
             seg.timeouts.append(rule.id)
 
 
-def _propose(rule: Rule, m, off: int = 0) -> list[tuple[str, Any, int, int]]:
+def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types=None
+             ) -> list[tuple[str, Any, int, int]]:
     target = rule.field or rule.family
     if rule.value is not None:
         return [(target, rule.value, off + m.start(), off + m.end())]
+    types = types or {}
     out = []
     for name, raw in m.groupdict().items():
         f = target if name == "v" else GROUP_ALIASES.get(name, name)
-        if raw is not None and f in HEADER_FIELDS:
-            out.append((f, normalise_value(f, raw, m), off + m.start(name), off + m.end(name)))
-    if not out and target in HEADER_FIELDS:
-        out.append((target, normalise_value(target, m.group(0), m), off + m.start(), off + m.end()))
+        if raw is not None and f in fields:
+            out.append((f, normalise_value(f, raw, m, types.get(f)), off + m.start(name), off + m.end(name)))
+    if not out and target in fields:
+        out.append((target, normalise_value(target, m.group(0), m, types.get(target)), off + m.start(), off + m.end()))
     return [o for o in out if o[1] not in (None, "", [])]
 
 
@@ -274,8 +283,12 @@ def _subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
-def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_FAMILIES):
-    """Return (values, evidence, warnings) for the header fields."""
+def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
+    """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
+    any a rule file declares, from the rules of every header family (default: all of them)."""
+    families = families or ruleset.header_families()
+    fields = frozenset(ruleset.field_names())
+    types = {f.name: f.type for f in ruleset.extra_fields}
     cands: dict[str, list[Candidate]] = {}
     pieces: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
 
@@ -288,7 +301,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
     for family in families:
         for rule in ruleset.rules(family):
             for off, m in _candidates(rule, text, piece, seg):
-                for f, v, s, e in _propose(rule, m, off):
+                for f, v, s, e in _propose(rule, m, off, fields, types):
                     cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
     values: dict[str, Any] = {}
     evidence: dict[str, Evidence] = {}
@@ -313,7 +326,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=HEADER_F
         evidence[f] = Evidence(rule=best.rule.id, start=best.start, end=best.end)
         rivals = {repr(c.value) for c in cs if c.rule.priority == best.rule.priority and c.value != best.value
                   and c.rule.get("warn", True)}
-        if rivals and f in HEADER_FIELDS and f not in ("proposers", "cc", "title", "issuer"):
+        if rivals and f in fields and f not in ("proposers", "cc", "title", "issuer"):
             warnings.append(f"{f}: found different values {sorted(rivals)[:3]} beside {best.value!r}")
     _apply_implications(ruleset, families, values, evidence)
     if seg.timeouts:

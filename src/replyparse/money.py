@@ -201,7 +201,7 @@ def _candidates(text: str, ruleset: RuleSet, lenient: bool = False, dropped: lis
     out = []
     kb, ka, lost, _ = (None, None, None, None) if lenient else _aux(ruleset)
     kuai = (kb, ka) if kb is not None and ka is not None else None
-    for rule in ruleset.rules(FAMILY):
+    for rule in ruleset.of_kind(FAMILY):
         if rule.pattern is None:
             continue
         kind = rule.get("kind", "yuan")

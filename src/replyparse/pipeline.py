@@ -76,8 +76,12 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
     rec = Record(source=source, text=text)
     seg = segment(text, ruleset)
     values, evidence, warnings = extract_fields(text, seg, ruleset)
+    for f in ruleset.extra_fields:  # fields a rule file declares: in the record even when not found
+        rec.extra[f.name] = None
     for k, v in values.items():
-        if hasattr(rec, k):
+        if k in rec.extra:
+            rec.extra[k] = v
+        elif hasattr(rec, k):
             setattr(rec, k, v)
     rec.evidence = evidence
     rec.warnings.extend(warnings)

@@ -97,9 +97,17 @@ class Record:
     ocr: bool = False  # some page's text was read by OCR (parse --ocr)
     ocr_confidence: list[float | None] = field(default_factory=list)  # OCR: mean confidence of each page
     text: str | None = None
+    # fields declared by rule files (RuleSet.extra_fields): written as top-level keys, before text
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return plain(self)
+        d = plain(self)
+        extra = d.pop("extra")
+        if extra:
+            text = d.pop("text")
+            d.update(extra)
+            d["text"] = text
+        return d
 
     def why_not_ok(self) -> str | None:
         """The reason, or for a ``not_letter`` the classifier's warning that says why."""
@@ -107,8 +115,9 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"extra"}
         kw = {k: v for k, v in data.items() if k in known}
+        kw["extra"] = {k: v for k, v in data.items() if k not in known}  # fields rule files declared
         kw["amounts"] = [Amount(**a) for a in data.get("amounts") or []]
         kw["actions"] = [Action(**a) for a in data.get("actions") or []]
         kw["evidence"] = {k: Evidence(**v) for k, v in (data.get("evidence") or {}).items()}
@@ -121,6 +130,7 @@ class Record:
         self.amounts, self.actions = [], []
         self.requested_total_yuan = self.allocated_total_yuan = None
         self.evidence = {}
+        self.extra = dict.fromkeys(self.extra)
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -84,9 +84,36 @@ class RuleSet:
     examples: dict[str, list[Example]]
     sources: list[str]
     version: str
+    kinds: dict[str, str] = dc_field(default_factory=dict)  # family -> header / segment / letter / money / roles / actions
+    extra_fields: tuple = ()  # FieldSpec of the fields rule files declare beyond the spec's
 
     def rules(self, family: str) -> list[Rule]:
         return self.families.get(family, [])
+
+    def kind(self, family: str) -> str:
+        from .fields import BUILTIN_KINDS
+
+        return self.kinds.get(family) or BUILTIN_KINDS.get(family, "header")
+
+    def of_kind(self, kind: str) -> list[Rule]:
+        """The rules of every family of this kind (a region's own ``actions_local.yaml`` beside
+        ``actions.yaml``), highest priority first."""
+        fams = [f for f in self.families if self.kind(f) == kind]
+        if len(fams) == 1:
+            return self.families[fams[0]]
+        return sorted((r for f in fams for r in self.families[f]), key=lambda r: -r.priority)
+
+    def header_families(self) -> tuple[str, ...]:
+        """The families that fill letter fields: the built-in ones in their order, then the others."""
+        from .extract import HEADER_FAMILIES
+
+        fams = [f for f in self.families if self.kind(f) == "header"]
+        return tuple(f for f in HEADER_FAMILIES if f in fams) + tuple(sorted(f for f in fams if f not in HEADER_FAMILIES))
+
+    def field_names(self) -> tuple[str, ...]:
+        from .record import HEADER_FIELDS
+
+        return HEADER_FIELDS + tuple(f.name for f in self.extra_fields)
 
     def compile(self, family: str, text: str, flags=0):
         """Compile an ad-hoc pattern with the family's defs (for code that builds a pattern from a list)."""
@@ -252,6 +279,8 @@ def _build(dirs, files, required: tuple, version: str) -> RuleSet:
     examples: dict[str, list[Example]] = {}
     sources: list[str] = []
     seen_ids: dict[str, tuple[str, Path]] = {}
+    kinds: dict[str, str] = {}
+    declared: dict[str, tuple[dict, Path]] = {}  # field name -> (declaration, file)
     for folder in files:
         ids_in_dir: dict[str, Path] = {}
         for path, data in folder:
@@ -261,6 +290,10 @@ def _build(dirs, files, required: tuple, version: str) -> RuleSet:
             if doc is None:
                 doc = _LineDict()
             _validate(doc, path)
+            if doc.get("kind"):
+                kinds[family] = doc["kind"]
+            for fd in doc.get("fields") or []:
+                declared[fd["name"]] = (fd, path)
             defs.setdefault(family, {}).update(doc.get("defs") or {})
             fam_rules = raw_rules.setdefault(family, {})
             for r in doc.get("rules") or []:
@@ -289,12 +322,41 @@ def _build(dirs, files, required: tuple, version: str) -> RuleSet:
         families[family] = compiled
     for family in examples:
         defs.setdefault(family, dict(common))
+    extra_fields = _declared_fields(declared, kinds, raw_rules)
     missing = [f for f in required if not families.get(f)]
     if missing:
         where = ", ".join(str(d) for d in dirs) or "(no folder)"
         raise RuleError(f"{where}:0: no rules for {', '.join(missing)} (the pipeline needs "
                         f"{', '.join(f + '.yaml' for f in missing)}; is the package installed whole?)")
-    return RuleSet(families=families, defs=defs, examples=examples, sources=sources, version=version)
+    return RuleSet(families=families, defs=defs, examples=examples, sources=sources, version=version,
+                   kinds=kinds, extra_fields=extra_fields)
+
+
+def _declared_fields(declared: dict, kinds: dict, raw_rules: dict) -> tuple:
+    """The fields rule files declare, checked: a new name, and every rule of a new header family
+    fills a field that exists (else its values would vanish without a word)."""
+    from .extract import HEADER_FAMILIES, GROUP_ALIASES
+    from .fields import BUILTIN_KINDS, FieldSpec
+    from .record import HEADER_FIELDS, Record
+
+    taken = set(Record.__dataclass_fields__)
+    out = []
+    for name, (fd, path) in declared.items():
+        if name in taken:
+            raise RuleError(f"{path}:{fd.line}: field {name}: a record field of that name exists already")
+        out.append(FieldSpec(name, fd.get("type", "text"), fd.get("column", True), path.name[: -len(".yaml")],
+                             fd.get("description", "")))
+    known = set(HEADER_FIELDS) | set(declared)
+    for family, by_id in raw_rules.items():
+        kind = kinds.get(family) or BUILTIN_KINDS.get(family, "header")
+        if kind != "header" or family in HEADER_FAMILIES:
+            continue
+        for rid, (r, path) in by_id.items():
+            target = r.get("field") or GROUP_ALIASES.get(family, family)
+            if "when" not in r and target not in known:
+                raise RuleError(f"{path}:{r.line}: rule {rid}: it fills field {target!r}, which no rule file declares "
+                                f"(add to {path.name}: fields: [{{name: {target}, type: text}}])")
+    return tuple(out)
 
 
 _KNOWN = {"id", "pattern", "segment", "field", "value", "priority", "description", "flags"}

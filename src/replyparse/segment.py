@@ -88,7 +88,7 @@ LONG_LINE = 120  # a physical line this long is a web page's paragraphs run toge
 def split_lines(text: str, ruleset: RuleSet | None = None) -> list[Line]:
     """Logical lines: physical lines, with long ones cut where the ``split`` rules say a
     line break was lost (web pages and PDFs often run a whole letter into one line)."""
-    cutters = [r.pattern for r in ruleset.rules("segment") if r.field == "split"] if ruleset else []
+    cutters = [r.pattern for r in ruleset.of_kind("segment") if r.field == "split"] if ruleset else []
     lines, pos = [], 0
     for raw in text.split("\n"):
         if len(raw) > LONG_LINE and cutters:
@@ -270,7 +270,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
 
 def _rules_by_field(ruleset: RuleSet) -> dict[str, list]:
     rules: dict[str, list] = {}
-    for r in ruleset.rules("segment"):
+    for r in ruleset.of_kind("segment"):
         rules.setdefault(r.field, []).append(r)
     return rules
 

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Iterator
 from .record import ACTION_CATEGORIES, Record
 
 STR, INT, FLOAT, BOOL, DATE = "str", "int", "float", "bool", "date"
+FIELD_KINDS = {"text": STR, "list": STR, "int": INT, "bool": BOOL, "date": DATE}  # a declared field's column type
 LIST_SEP = "；"  # joins list fields (proposers, cc, warnings, action categories) in a cell
 
 # The letter's key columns, repeated on every amount and action row.
@@ -140,6 +141,7 @@ def letter_row(rec: Record, path: str | None = None) -> dict[str, Any]:
         "n_amounts": len(rec.amounts), "n_actions": len(rec.actions), "action_categories": _join(cats),
         "n_warnings": len(rec.warnings), "warnings": _join(rec.warnings),
         "format": rec.format, "encoding": rec.encoding, "pages": len(rec.pages) or None,
+        **{k: _join(v) if isinstance(v, list) else v for k, v in rec.extra.items()},  # declared fields
     }
 
 
@@ -251,11 +253,28 @@ def _coerce(s, kind: str):
     raise ValueError(kind)
 
 
-def frame(table: str, rows: list[dict[str, Any]] | Any):
+def table_columns(table: str, extra_fields=()) -> list[tuple[str, str]]:
+    """A table's (column, type): the fixed ones, and for ``letters`` a column for each field a rule
+    file declared (``fields:``, RuleSet.extra_fields) that asks for one."""
+    cols = list(COLUMNS[table])
+    if table == "letters":
+        cols += [(f.name, FIELD_KINDS.get(f.type, STR)) for f in extra_fields if f.column]
+    return cols
+
+
+def _columns_in(path: str | Path, table: str) -> list[tuple[str, str]]:
+    """The fixed columns, and any other a CSV's header names (declared fields), read as text."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    known = {c for c, _ in COLUMNS[table]}
+    return list(COLUMNS[table]) + [(c, STR) for c in header if c not in known]
+
+
+def frame(table: str, rows: list[dict[str, Any]] | Any, columns=None):
     """A typed DataFrame of one table from row dicts (or a DataFrame of text from a CSV)."""
     import pandas as pd
 
-    cols = COLUMNS[table]
+    cols = columns or COLUMNS[table]
     names = [c for c, _ in cols]
     df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows, columns=names)
     df = df.reindex(columns=names)
@@ -327,9 +346,11 @@ class TableWriter:
     can skip them. Not thread-safe: call ``add`` from one thread (the runner's collector).
     """
 
-    def __init__(self, out_dir: str | Path, formats: str | Iterable[str] | None = None, *, resume: bool = False):
+    def __init__(self, out_dir: str | Path, formats: str | Iterable[str] | None = None, *, resume: bool = False,
+                 extra_fields=()):
         self.out = Path(out_dir)
         self.formats = parse_formats(formats)
+        self.columns = {t: table_columns(t, extra_fields) for t in TABLES}
         self.out.mkdir(parents=True, exist_ok=True)
         self.csv_dir = self.out if "csv" in self.formats else self.out / ".staging"
         self.csv_dir.mkdir(exist_ok=True)
@@ -349,7 +370,7 @@ class TableWriter:
             new = not p.exists() or p.stat().st_size == 0
             f = open(p, "a", encoding="utf-8-sig" if new else "utf-8", newline="")
             if new:
-                csv.writer(f).writerow([c for c, _ in COLUMNS[t]])
+                csv.writer(f).writerow([c for c, _ in self.columns[t]])
                 f.flush()
             self._csv[t] = f
         self._jsonl = {}
@@ -454,11 +475,11 @@ class TableWriter:
             raise ValueError("TableWriter is closed")
         rows = rows_of(fr)
         for t in TABLES:  # files last: a files row means the file's rows are all written
-            cols = COLUMNS[t]
+            cols = self.columns[t]
             buf = io.StringIO()
             w = csv.writer(buf)
             for r in rows[t]:
-                w.writerow([_cell(r[c], k) for c, k in cols])
+                w.writerow([_cell(r.get(c), k) for c, k in cols])
             if t == "files" and self._jsonl:
                 self._write_jsonl(fr, rows["files"][0])
             self._csv[t].write(buf.getvalue())
@@ -491,9 +512,11 @@ class TableWriter:
             written.update({n: self.out / n for n in ("records.jsonl", "files.jsonl")})
         if "parquet" in self.formats:
             for t in TABLES:
-                written[f"{t}.parquet"] = write_parquet(self.csv_path(t), t, self.out / f"{t}.parquet")
+                written[f"{t}.parquet"] = write_parquet(self.csv_path(t), t, self.out / f"{t}.parquet",
+                                                        columns=self.columns[t])
         if "xlsx" in self.formats:
-            written["tables.xlsx"] = write_xlsx({t: self.csv_path(t) for t in TABLES}, self.out / "tables.xlsx")
+            written["tables.xlsx"] = write_xlsx({t: self.csv_path(t) for t in TABLES}, self.out / "tables.xlsx",
+                                                columns=self.columns)
         if self.csv_dir != self.out:
             shutil.rmtree(self.csv_dir, ignore_errors=True)
         self._write_run_manifest(complete=complete)
@@ -532,40 +555,42 @@ def write_tables(items: Iterable, out_dir: str | Path, formats=None) -> dict[str
 # ---------------------------------------------------------------- CSV → Parquet / XLSX
 
 
-def read_csv_table(path: str | Path, table: str, chunksize: int | None = None):
+def read_csv_table(path: str | Path, table: str, chunksize: int | None = None, columns=None):
     """A typed DataFrame (or an iterator of them, with ``chunksize``) from a table's CSV."""
     import pandas as pd
 
+    columns = columns or _columns_in(path, table)
     kw = dict(dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
-    text_cols = [c for c, k in COLUMNS[table] if k == STR]
+    text_cols = [c for c, k in columns if k == STR]
 
     def typed(df):
         for c in text_cols:
             if c in df:
                 df[c] = df[c].map(csv_unguard)
-        return frame(table, df)
+        return frame(table, df, columns)
 
     if chunksize:
         return (typed(c) for c in pd.read_csv(path, chunksize=chunksize, **kw))
     return typed(pd.read_csv(path, **kw))
 
 
-def arrow_schema(table: str):
+def arrow_schema(table: str, columns=None):
     import pyarrow as pa
 
     types = {STR: pa.string(), INT: pa.int64(), FLOAT: pa.float64(), BOOL: pa.bool_(), DATE: pa.date32()}
-    return pa.schema([(c, types[k]) for c, k in COLUMNS[table]])
+    return pa.schema([(c, types[k]) for c, k in columns or COLUMNS[table]])
 
 
-def write_parquet(csv_path: Path, table: str, dest: Path, chunksize: int = 50_000) -> Path:
+def write_parquet(csv_path: Path, table: str, dest: Path, chunksize: int = 50_000, columns=None) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = arrow_schema(table)
+    columns = columns or _columns_in(csv_path, table)
+    schema = arrow_schema(table, columns)
     tmp = dest.with_suffix(".parquet.tmp")
     with _replaced_when_whole(tmp, dest):
         with pq.ParquetWriter(tmp, schema) as w:
-            for df in read_csv_table(csv_path, table, chunksize=chunksize):
+            for df in read_csv_table(csv_path, table, chunksize=chunksize, columns=columns):
                 w.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False))
             w.write_table(schema.empty_table())  # a file with no rows still has the schema
     return dest
@@ -609,7 +634,7 @@ def _xlsx_value(v: str, kind: str):
     return v[:32767]  # Excel's limit for one cell
 
 
-def write_xlsx(csv_paths: dict[str, Path], dest: Path, sample: int = 2000) -> Path:
+def write_xlsx(csv_paths: dict[str, Path], dest: Path, sample: int = 2000, columns=None) -> Path:
     """One sheet per table: bold frozen header, auto-filter, column widths from the first
     ``sample`` rows, numbers as numbers (yuan as ``#,##0.00``), dates as dates."""
     from openpyxl import Workbook
@@ -620,7 +645,7 @@ def write_xlsx(csv_paths: dict[str, Path], dest: Path, sample: int = 2000) -> Pa
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     for table, path in csv_paths.items():
-        cols = COLUMNS[table]
+        cols = (columns or {}).get(table) or _columns_in(path, table)
         ws = wb.create_sheet(table)
         with open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
