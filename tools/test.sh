@@ -10,7 +10,8 @@ fc-list 2>/dev/null | grep -qi "hanamin" || need+=(fonts-hanazono)
 fc-list 2>/dev/null | grep -qi "dejavusans" || need+=(fonts-dejavu-core)
 # LibreOffice: the .doc/.wps reader, and a second PDF producer for the format tests
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
-# Tesseract with its Simplified Chinese model: parse --ocr for scanned PDFs
+# Tesseract with its Simplified Chinese model: parse --ocr --ocr-engine tesseract (the default OCR
+# engine, RapidOCR with its models inside the wheel, comes with the test extras: .[ocr] is part of .[test])
 command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -q chi_sim \
   || need+=(tesseract-ocr tesseract-ocr-chi-sim)
 # Chromium: the review report's test opens the page headless (screenshot, console errors, clicks)
