@@ -22,7 +22,8 @@ Layout of the index file (one SQLite database):
 Chinese is cut with ``jieba.cut_for_search`` (search mode: a long word also yields its
 sub-words, so 老旧小区 matches a query for 小区) using ``rules/jieba_userdict.txt`` on a private
 ``jieba.Tokenizer`` (the global jieba dictionary is left alone). jieba is imported only by
-indexing and by the queries that need words: a fragment query does not load it.
+indexing: a query term of 3+ characters that no letter holds as written is cut into words with
+the word index's own vocabulary (``Index._cut``), so ``search`` never waits for jieba's dictionary.
 """
 from __future__ import annotations
 
@@ -214,49 +215,6 @@ def _fts_string(t: str) -> str:
     return '"' + t.replace('"', '""') + '"'
 
 
-def query_groups(query: str) -> list[tuple[str, list[str]]]:
-    """The query's whitespace-separated groups, each with its (deduplicated) tokens."""
-    groups = []
-    for g in normalise_query(query).split():
-        toks = list(dict.fromkeys(tokens(g)))
-        if toks:
-            groups.append((g, toks))
-    return groups
-
-
-def _tiles(word: str) -> list[str]:
-    """``word`` as the fewest dictionary words of 2+ characters that tile it (养老服务 → 养老 服务),
-    or ``[word]`` when it cannot be tiled."""
-    if len(word) <= 2:
-        return [word]
-    freq = _jieba().FREQ
-    n = len(word)
-    best: list[list[str] | None] = [None] * (n + 1)
-    best[0] = []
-    for i in range(n):
-        if best[i] is None:
-            continue
-        for j in range(i + 2, n + 1 if i else n):  # a piece shorter than the word itself
-            piece = word[i:j]
-            if freq.get(piece) and (best[j] is None or len(best[i]) + 1 < len(best[j])):
-                best[j] = best[i] + [piece]
-    return best[n] or [word]
-
-
-def group_expression(group: str, toks: list[str]) -> str:
-    """One query group: all its search-mode tokens (AND), or its words cut into dictionary
-    pieces found near each other. jieba cuts a phrase in context differently from the phrase
-    alone (社区养老服务设施 → 养老/服务设施, but 养老服务 alone → 养老服务), so the
-    second form finds what the first misses; a letter matching both ranks higher."""
-    strict = " AND ".join(_fts_string(t) for t in toks)
-    pieces = list(dict.fromkeys(p for w in _jieba().cut(flat(group).translate(_ASCII_LOWER)) if _WORD.search(w)
-                                for p in _tiles(w.strip())))
-    if len(pieces) < 2 or set(pieces) <= set(toks) and len(toks) == len(pieces):
-        return f"({strict})"
-    near = f"NEAR({' '.join(_fts_string(p) for p in pieces)}, {4 * len(pieces)})"
-    return f"(({strict}) OR {near})"
-
-
 @dataclass
 class QueryPlan:
     """How a query is looked up: each term either as a fragment in the trigram index or as words
@@ -265,18 +223,26 @@ class QueryPlan:
     fragments: list[str]
     words: list[tuple[str, str]]  # (term, FTS5 expression on the word index)
     as_words: bool = False  # terms of 3+ characters were looked up as words (no letter holds them as written)
+    pieces: dict[str, list[str]] = field(default_factory=dict)  # term → the words it was cut into
+    impossible: bool = False  # a term holds a character no letter has: nothing can match
+    loose: dict[str, str] = field(default_factory=dict)  # fragment → an FTS5 expression used instead
+
+    def fragment_expression(self, t: str) -> str:
+        return self.loose.get(t) or _fts_string(t)
 
     def describe(self) -> str | None:
         parts = []
         if self.fragments:
-            parts.append("fragments: " + " AND ".join(_fts_string(t) for t in self.fragments))
+            parts.append("fragments: " + " AND ".join(self.fragment_expression(t) for t in self.fragments))
         if self.words:
             parts.append("words: " + " AND ".join(e for _, e in self.words))
         return " | ".join(parts) or None
 
 
-def plan_query(query: str, as_words: bool = False) -> QueryPlan:
-    fragments, words = [], []
+def plan_query(query: str, as_words: bool = False, cut=None) -> QueryPlan:
+    """``as_words``: terms of 3+ characters are cut into words by ``cut(term)`` (a list of words,
+    or None when the term cannot be cut into words any letter has) and all must occur."""
+    fragments, words, pieces, impossible = [], [], {}, False
     terms = query_terms(query)
     for t in terms:
         if len(t) >= MIN_TRIGRAM and not as_words:
@@ -285,10 +251,38 @@ def plan_query(query: str, as_words: bool = False) -> QueryPlan:
             # one or two letters/digits are one word as they stand; jieba is not needed to cut them
             words.append((t, f"({_fts_string(t)})"))
         else:
-            toks = list(dict.fromkeys(tokens(t)))
-            if toks:
-                words.append((t, group_expression(t, toks)))
-    return QueryPlan(terms, fragments, words, as_words and any(len(t) >= MIN_TRIGRAM for t in terms))
+            ws = cut(t) if cut else None
+            if not ws:
+                impossible = True
+                continue
+            pieces[t] = ws
+            words.append((t, "(" + " AND ".join(_fts_string(w) for w in ws) + ")"))
+    return QueryPlan(terms, fragments, words, as_words and any(len(t) >= MIN_TRIGRAM for t in terms),
+                     pieces, impossible)
+
+
+_CANON_DOCNO = regex.compile(r"(.*?)〔((?:19|20)\d{2})〕(\d{1,5})号")
+
+
+def loose_doc_numbers(plan: QueryPlan) -> QueryPlan | None:
+    """``plan`` with each doc-number term (武民函〔2023〕61号) matching the number as a web page or a
+    scan may have lost its marks: the brackets (武民函〔202361, 武民函202361) or 号 (武民函〔2023〕61,
+    any bracket style, a zero before the serial). The prefix stays attached. None when no term is
+    a doc number with a prefix."""
+    loose, pieces = {}, {}
+    for t in plan.fragments:
+        m = _CANON_DOCNO.fullmatch(t)
+        if not m or not m[1]:
+            continue
+        p, y, n = m[1], m[2], m[3]
+        forms = [f"{p}{y}{n}", f"{p}〔{y}{n}"] + [f"{p}{a}{y}{b}{z}{n}" for a, b in ("〔〕", "[]", "()", "【】")
+                                                 for z in ("", "0")]
+        loose[t] = "(" + " OR ".join(_fts_string(x) for x in forms) + ")"
+        pieces[t] = [p, f"{y}{n}"]
+    if not loose:
+        return None
+    return QueryPlan(plan.terms, plan.fragments, plan.words, plan.as_words, {**plan.pieces, **pieces},
+                     plan.impossible, loose)
 
 
 def match_expression(query: str) -> str | None:
@@ -318,12 +312,12 @@ def _term_pattern(term: str) -> str:
 
 
 def snippet(text: str | None, query: str, width: int = 90, mark: tuple[str, str] = ("«", "»"),
-            words: bool = False) -> str:
+            words: dict[str, list[str]] | None = None) -> str:
     """A window of the letter's text around the query's terms, with the terms marked.
 
     Each term is looked for as written (老旧小区, 武民函〔2023〕61号 also as 武民函[2023]061号);
-    with ``words`` (the query was matched as words), a term not found whole has its jieba tokens
-    of two or more characters marked instead.
+    with ``words`` (term → the words it was matched as), a term not found whole has those words
+    marked instead.
     """
     if not text:
         return ""
@@ -338,9 +332,9 @@ def snippet(text: str | None, query: str, width: int = 90, mark: tuple[str, str]
         p = _term_pattern(t)
         if regex.search(p, low):
             pats.append((len(t), p))
-        elif words:
-            toks = list(dict.fromkeys(tokens(t)))
-            pats.extend((len(k), regex.escape(k)) for k in ([k for k in toks if len(k) > 1] or toks))
+        elif words and words.get(t):
+            ws = words[t]
+            pats.extend((len(k), regex.escape(k)) for k in ([k for k in ws if len(k) > 1] or ws))
     spans: list[tuple[int, int, int]] = []  # start, end, term index
     taken = [False] * len(low)
     for i, (_, p) in sorted(enumerate(dict.fromkeys(pats)), key=lambda x: -x[1][0]):
@@ -924,10 +918,18 @@ class Index:
 
         rows, total = self._run(plan, where, params, count)
         if plan is not None and plan.fragments and not rows and not (total or self._run(plan, where, params, True)[1]):
+            loose = loose_doc_numbers(plan)
+            if loose is not None:
+                rows, total = self._run(loose, where, params, count)
+                if rows or total:
+                    plan = loose
+                    note = "; ".join(x for x in (note, "the doc number stands in the letter with its brackets or 号 lost")
+                                     if x)
+        if plan is not None and plan.fragments and not rows and not (total or self._run(plan, where, params, True)[1]):
             # no letter holds a term as written (a query typed with other words, or cut otherwise):
             # look its words up instead, in any order
-            words = plan_query(query, as_words=True)
-            if words.words:
+            words = plan_query(query, as_words=True, cut=self._cut)
+            if words.words and not words.impossible:
                 plan = words
                 rows, total = self._run(plan, where, params, count)
                 if rows or total:
@@ -955,12 +957,59 @@ class Index:
                 allocated_total_yuan=_num(r["allocated_total_yuan"]),
                 requested_total_yuan=_num(r["requested_total_yuan"]),
                 actions=(r["actions"] or "").split(),
-                snippet=snippet(texts.get(r["id"]), query or "", snippet_width, mark, words=bool(plan and plan.as_words)),
+                snippet=snippet(texts.get(r["id"]), query or "", snippet_width, mark, words=plan.pieces if plan else None),
                 sources=[x[0] for x in srcs], paths=[x[1] for x in srcs], field_hit=bool(r["tier"])))
         return SearchResult(query=query, match=plan.describe() if plan else None, total=total, hits=hits,
                             ms=round((time.perf_counter() - t0) * 1000, 2), note=note,
                             facets=self._facets(plan, where, params) if facets else None,
                             terms=plan.terms if plan else [])
+
+    _MAX_WORD = 8  # longest word looked up when cutting a query term
+
+    def _doc_freq(self, word: str) -> int:
+        """In how many letters the word index holds ``word`` (0: none)."""
+        cache = self.__dict__.setdefault("_df", {})
+        if word not in cache:
+            if not self.__dict__.get("_vocab"):
+                # a temp table: allowed on a read-only connection, gone when it closes
+                self.con.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.word_vocab USING fts5vocab(main, 'fts', 'row')")
+                self._vocab = True
+                self._n_letters = self.con.execute("SELECT count(*) FROM letters").fetchone()[0] or 1
+            row = self.con.execute("SELECT doc FROM temp.word_vocab WHERE term = ?", (word,)).fetchone()
+            cache[word] = row[0] if row else 0
+        return cache[word]
+
+    def _cut(self, term: str) -> list[str] | None:
+        """``term`` cut into words of the word index: the cut whose words are most common across
+        the letters (a unigram model with the index's own document counts, as jieba does with its
+        dictionary). Common two-character words win over rarer long ones, which search-mode
+        tokens always contain; a cut through a word boundary (硬|化和|村) is rare, so it loses.
+        No jieba to load. None when a run of the term cannot be cut into indexed words."""
+        import math
+
+        out: list[str] = []
+        for run in regex.findall(r"[a-z0-9]+|[^\sa-z0-9\p{P}\p{S}]+", term):
+            if run.isascii():  # the word index keeps a run of ASCII letters and digits whole
+                if not self._doc_freq(run):
+                    return None
+                out.append(run)
+                continue
+            n = len(run)
+            best: list[tuple[float, list[str]] | None] = [None] * (n + 1)
+            best[0] = (0.0, [])
+            for i in range(n):
+                if best[i] is None:
+                    continue
+                for j in range(i + 1, min(n, i + self._MAX_WORD) + 1):
+                    df = self._doc_freq(run[i:j])
+                    if df:
+                        cost = best[i][0] - math.log(df / (self._n_letters + 1))
+                        if best[j] is None or cost < best[j][0]:
+                            best[j] = (cost, best[i][1] + [run[i:j]])
+            if best[n] is None:
+                return None
+            out.extend(best[n][1])
+        return list(dict.fromkeys(out)) or None
 
     def _run(self, plan: QueryPlan | None, where: list[str], params: dict, count: bool):
         """One page of hits (one per letter text, its best-ranked copy) and the number of letters.
@@ -1010,10 +1059,10 @@ class Index:
         if plan is not None and plan.fragments:
             frm = "tri JOIN letters l ON l.id = tri.rowid"
             where.insert(0, "tri MATCH :fq")
-            params["fq"] = " AND ".join(_fts_string(t) for t in plan.fragments)
+            params["fq"] = " AND ".join(plan.fragment_expression(t) for t in plan.fragments)
             score = f"bm25(tri, {weights})"
             for i, t in enumerate(plan.fragments):
-                params[f"ff{i}"] = f"{fields} : {_fts_string(t)}"
+                params[f"ff{i}"] = f"{fields} : ({plan.fragment_expression(t)})"
                 tier.append(f"(l.id IN (SELECT rowid FROM tri WHERE tri MATCH :ff{i}))")
             if plan.words:
                 where.append("l.id IN (SELECT rowid FROM fts WHERE fts MATCH :wq)")
