@@ -1250,6 +1250,9 @@ def cmd_search(args) -> int:
     if args.show_query:
         print(f"terms:  {' | '.join(query_terms(args.query or ''))}", file=sys.stderr)
         print(f"match:  {res.match}", file=sys.stderr)
+        # the jieba tokens a search engine fed by `export --format es-bulk` needs (loads jieba)
+        print(f"tokens: {' | '.join(' '.join(tokens(g)) for g in normalise_query(args.query or '').split())}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_dict(), ensure_ascii=False, indent=1))
     else:
