@@ -85,8 +85,8 @@ def test_an_addressee_inside_a_letter_does_not_split_it():
             "我局已安排资金。\n同时转达您的意见如下：\n王五代表：\n您反映的路灯问题已转交城管局办理。\n\n某县交通运输局\n2023年6月1日\n")
     norm = parse_text(text).text
     rules = default_rules()
-    from replyparse.segment import _match_line, _rules_by_field, split_lines
+    from replyparse.segment import match_line, _rules_by_field, split_lines
 
     sal = _rules_by_field(rules)["salutation"]
-    assert sum(1 for ln in split_lines(norm, rules) if _match_line(sal, ln)) == 2  # two addressees
+    assert sum(1 for ln in split_lines(norm, rules) if match_line(sal, ln)) == 2  # two addressees
     assert split_letters(norm, rules) == [(0, len(norm))]

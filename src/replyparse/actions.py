@@ -42,9 +42,9 @@ def _regions(text: str, seg, ruleset: RuleSet) -> list[tuple[int, int]]:
     spans = list(seg.spans.get("body") or []) if seg is not None else []
     if not spans:
         spans = [(0, len(text))]
-    from .amounts import _zones
+    from .amounts import proposal_zones
 
-    holes = sorted((a, b) for a, b, _ in _zones(text, ruleset))
+    holes = sorted((a, b) for a, b, _ in proposal_zones(text, ruleset))
     out = []
     for a, b in spans:
         pos = a

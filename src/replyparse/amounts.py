@@ -76,7 +76,7 @@ def _is_unit(text: str, s) -> bool:
     return bool(_UNIT_BEFORE.search(before) or _UNIT_AFTER.search(after))
 
 
-def _zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
+def proposal_zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
     out = []
     for r in ruleset.of_kind(FAMILY):
         if r.field != "zone" or r.pattern is None:
@@ -280,7 +280,7 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
     spans = sorted(_money_spans(text, ruleset, warnings), key=lambda s: s.start)
     if not spans:
         return []
-    zones = _zones(text, ruleset)
+    zones = proposal_zones(text, ruleset)
     rules = _role_rules(ruleset)
     amounts: list[Amount] = []
     ctxs: list[_Ctx] = []

@@ -37,7 +37,7 @@ def _whole(text: str, seg_name: str | None) -> Segments:
 
 
 def _segment_values(text: str, ruleset: RuleSet) -> dict:
-    from .segment import _match_line
+    from .segment import match_line
 
     out: dict[str, Any] = {}
     rules: dict[str, list] = {}
@@ -45,7 +45,7 @@ def _segment_values(text: str, ruleset: RuleSet) -> dict:
         rules.setdefault(r.field, []).append(r)
     line = split_lines(text)[0]
     for part in ("salutation", "contact", "cc", "signature_date"):
-        out[part] = _match_line(rules.get(part, []), line) is not None
+        out[part] = match_line(rules.get(part, []), line) is not None
     for r in rules.get("point", []):
         m = r.pattern.match(text)
         if m:

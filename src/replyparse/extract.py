@@ -45,7 +45,7 @@ def clean(s: str) -> str | None:
     return s or None
 
 
-def _doc_number(raw: str, m) -> str | None:
+def canonical_doc_number(raw: str, m) -> str | None:
     g = m.groupdict()
     if g.get("prefix") and g.get("year") and g.get("serial"):
         serial = str(int(g["serial"])) if g["serial"].isdigit() else g["serial"]
@@ -213,7 +213,7 @@ def _bool(raw, m):
 
 
 NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
-    "doc_number": _doc_number,
+    "doc_number": canonical_doc_number,
     "date": lambda raw, m: parse_date(raw),
     "term": _int,
     "session": _int,

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import regex
 
-from .numerals import _to_number, cn_to_decimal, parse_number_decimal, unit_product
+from .numerals import cn_to_decimal, decimal_to_number, parse_number_decimal, unit_product
 from .rules import RuleSet, default_rules, finditer
 
 FAMILY = "money"
@@ -245,8 +245,8 @@ def _select(cands):
 
 def _span(c) -> MoneySpan:
     s, e, rule, m, (v, vmax, approx) = c
-    return MoneySpan(text=m.group(0), start=s, end=e, value_yuan=_to_number(v),
-                     value_max_yuan=None if vmax is None else _to_number(vmax), approx=approx,
+    return MoneySpan(text=m.group(0), start=s, end=e, value_yuan=decimal_to_number(v),
+                     value_max_yuan=None if vmax is None else decimal_to_number(vmax), approx=approx,
                      rule=rule.id, unit_explicit=rule.get("kind", "yuan") != "bare")
 
 
@@ -314,7 +314,7 @@ def value_of(text: str, ruleset: RuleSet | None = None):
             return value_of(swapped, ruleset)
     if best is not None:
         v, vmax, approx = best[4]
-        return _to_number(v), None if vmax is None else _to_number(vmax), approx
+        return decimal_to_number(v), None if vmax is None else decimal_to_number(vmax), approx
     m = _KW.search(t)
     if m:
         v1 = Decimal(m["n1"]) * unit_product(m["k"] or m["k2"])
@@ -322,7 +322,7 @@ def value_of(text: str, ruleset: RuleSet | None = None):
         if m["n2"]:
             v2 = Decimal(m["n2"]) * unit_product(m["k2"] or m["k"])
         approx = bool(m["pre"] or m["post"])
-        return _to_number(v1), None if v2 is None else _to_number(v2), approx
+        return decimal_to_number(v1), None if v2 is None else decimal_to_number(v2), approx
     # a bare number (三百万, 小于40万): a number reading of the text without its approximations
     pre = regex.match(r"^(?:{})".format(ruleset.fragment(FAMILY, "PRE")), t)
     core = t[pre.end():] if pre else t
@@ -332,7 +332,7 @@ def value_of(text: str, ruleset: RuleSet | None = None):
     core = regex.sub(r"(?:元|圆|块钱|块)$", "", core)
     d = parse_number_decimal(core)
     if d is not None:
-        return _to_number(d), None, bool(pre or post or regex.search("[余多几]", core))
+        return decimal_to_number(d), None, bool(pre or post or regex.search("[余多几]", core))
     return None, None, False
 
 

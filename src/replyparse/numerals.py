@@ -33,7 +33,8 @@ _ARABIC = regex.compile(r"\d+(?:\.\d+)?|\.\d+")
 _ARABIC_FULL = regex.compile(r"(?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:\.\d+)?|\.\d+")
 
 
-def _to_number(d: Decimal):
+def decimal_to_number(d: Decimal):
+    """int when whole, else float: the form values take in records."""
     return int(d) if d == d.to_integral_value() else float(d)
 
 
@@ -239,7 +240,7 @@ def parse_decimal(s: str) -> Decimal | None:
 
 def to_number(s: str):
     d = parse_decimal(s)
-    return None if d is None else _to_number(d)
+    return None if d is None else decimal_to_number(d)
 
 
 # --------------------------------------------------------------------------- number texts
@@ -346,4 +347,4 @@ def parse_number_text(s: str, strict: bool = False):
     Reads ``1.2万``, ``三分之一``, ``百分之五十`` (0.5), ``50%`` (0.5), ``三百五十又三分之一``, ``40k``.
     """
     d = parse_number_decimal(s, strict)
-    return None if d is None else _to_number(d)
+    return None if d is None else decimal_to_number(d)

@@ -160,7 +160,7 @@ _PAGE_DOCNUM = regex.compile(r"(?P<prefix>\p{Han}[\p{Han}\w]{0,15}?)\s*[〔\[【
 def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
     """A web page's own metadata (发布机构, 文号) fills issuer / doc_number only where the letter
     itself lacks them; the evidence names the page, not a text span."""
-    from .extract import _doc_number
+    from .extract import canonical_doc_number
     from .record import Evidence
 
     if not meta or not rec.is_reply_letter:
@@ -171,7 +171,7 @@ def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
         rec.evidence["issuer"] = Evidence(rule="page_meta.issuer", start=0, end=0)
     m = _PAGE_DOCNUM.search(meta.get("文号") or "")
     if rec.doc_number is None and m:
-        rec.doc_number = _doc_number(m.group(0), m)
+        rec.doc_number = canonical_doc_number(m.group(0), m)
         rec.evidence["doc_number"] = Evidence(rule="page_meta.doc_number", start=0, end=0)
 
 

@@ -108,7 +108,7 @@ def split_lines(text: str, ruleset: RuleSet | None = None) -> list[Line]:
     return lines
 
 
-def _match_line(rules, line: Line):
+def match_line(rules, line: Line):
     for r in rules:
         if r.pattern is not None and search(r.pattern, line.text):
             return r
@@ -123,10 +123,10 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
     order = range(stop - 1, -1, -1) if have_salutation else range(0, stop)
     for i in order:
         ln = lines[i]
-        if not ln.text.strip() or _match_line(rules.get("meta", []), ln):
+        if not ln.text.strip() or match_line(rules.get("meta", []), ln):
             continue
-        alone = _match_line(full, ln)
-        if alone or _match_line(ends, ln):
+        alone = match_line(full, ln)
+        if alone or match_line(ends, ln):
             # a wrapped title: join upward over at most two short non-empty lines that do not
             # end a title themselves (a blank line may sit in between); keep the longest that reads as one
             group, best = [ln], ([ln] if alone else None)
@@ -136,14 +136,14 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
                 if not t:
                     k -= 1
                     continue
-                ends_title = _match_line(ends, lines[k]) and not _match_line(tails, group[0])
-                if len(t) > 60 or ends_title or _match_line(rules.get("meta", []), lines[k]) \
-                        or _match_line(rules.get("salutation", []), lines[k]) or t[-1] in "。：:；":
+                ends_title = match_line(ends, lines[k]) and not match_line(tails, group[0])
+                if len(t) > 60 or ends_title or match_line(rules.get("meta", []), lines[k]) \
+                        or match_line(rules.get("salutation", []), lines[k]) or t[-1] in "。：:；":
                     break
                 group.insert(0, lines[k])
-                if _match_line(tops, lines[k]):
+                if match_line(tops, lines[k]):
                     probe = Line(group[0].start, group[-1].end, "".join(x.text.strip() for x in group))
-                    if _match_line(full, probe):
+                    if match_line(full, probe):
                         best = list(group)
                     break
                 k -= 1
@@ -151,7 +151,7 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
                 return best
     if not have_salutation:
         for i in range(stop):
-            if _match_line(starts, lines[i]):
+            if match_line(starts, lines[i]):
                 return [lines[i]]
     return []
 
@@ -168,7 +168,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     # logical line (联系单位及电话:某局 | 5550123) takes that line with it
     prev = None
     for i, ln in enumerate(lines):
-        if _match_line(rules.get("contact", []), ln) and not (prev and _match_line(rules.get("footer", []), prev)):
+        if match_line(rules.get("contact", []), ln) and not (prev and match_line(rules.get("footer", []), prev)):
             end = ln.end
             nxt = lines[i + 1] if i + 1 < n else None
             if nxt and nxt.start <= ln.end + 1 and not _DIGITS.search(ln.text) and _DIGITS.search(nxt.text) \
@@ -177,9 +177,9 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
             seg.add("contact", ln.start, end)
         if ln.text.strip():
             prev = ln
-        if _match_line(rules.get("cc", []), ln):
+        if match_line(rules.get("cc", []), ln):
             seg.add("cc", ln.start, ln.end)
-        if _match_line(rules.get("meta", []), ln):
+        if match_line(rules.get("meta", []), ln):
             seg.add("meta", ln.start, ln.end)
 
     # salutation: the first addressee line (…代表：) in the first part of the letter
@@ -188,7 +188,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     for i, ln in enumerate(lines):
         if ln.start > limit:
             break
-        r = _match_line(rules.get("salutation", []), ln)
+        r = match_line(rules.get("salutation", []), ln)
         if r:
             sal_idx = i
             seg.salutation_rule = r.id
@@ -224,7 +224,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     for i in range(n - 1, -1, -1):
         if lines[i].start < body_start:
             break
-        if _match_line(rules.get("signature_date", []), lines[i]):
+        if match_line(rules.get("signature_date", []), lines[i]):
             # the issuer stands on the one or two non-empty lines above the date
             k, taken = i, 0
             j = i - 1
@@ -241,7 +241,7 @@ def segment(text: str, ruleset: RuleSet) -> Segments:
     for i in range(n - 1, -1, -1):
         if lines[i].start < body_start:
             break
-        if _match_line(rules.get("closing", []), lines[i]):
+        if match_line(rules.get("closing", []), lines[i]):
             close_end = lines[i].end + 1 if i + 1 < n else lines[i].end
             if sig_start is None or close_end < sig_start:
                 sig_start = close_end
@@ -291,10 +291,10 @@ def split_letters(text: str, ruleset: RuleSet) -> list[tuple[int, int]]:
     抄送 and 印发 lines, or a line of running text."""
     lines = split_lines(text, ruleset)
     rules = _rules_by_field(ruleset)
-    salutations = [i for i, ln in enumerate(lines) if _match_line(rules.get("salutation", []), ln)]
+    salutations = [i for i, ln in enumerate(lines) if match_line(rules.get("salutation", []), ln)]
     if len(salutations) < 2:
         return [(0, len(text))]
-    dates = [i for i, ln in enumerate(lines) if _match_line(rules.get("signature_date", []), ln)]
+    dates = [i for i, ln in enumerate(lines) if match_line(rules.get("signature_date", []), ln)]
     tail = rules.get("contact", []) + rules.get("cc", []) + rules.get("signature_date", []) + rules.get("letter_tail", [])
     titles = rules.get("title", []) + rules.get("title_top", []) + rules.get("title_end", [])
     starts = [0]
@@ -308,8 +308,8 @@ def split_letters(text: str, ruleset: RuleSet) -> list[tuple[int, int]]:
         while k - 1 > prev and s - (k - 1) <= 12:
             ln = lines[k - 1]
             t = ln.text.strip()
-            if t and (len(t) > 60 or _SENTENCE.search(t) or _match_line(tail, ln)
-                      or _CLAUSE.search(t) and not _match_line(titles, ln)):
+            if t and (len(t) > 60 or _SENTENCE.search(t) or match_line(tail, ln)
+                      or _CLAUSE.search(t) and not match_line(titles, ln)):
                 break  # running text or the tail of the letter before
             k -= 1
         while k < s and not lines[k].text.strip():
