@@ -105,13 +105,6 @@ def flat(text: str) -> str:
     return regex.sub(r"\s+", " ", text).strip()
 
 
-def _is_han(c: str) -> bool:
-    return bool(_HAN_CHAR.match(c))
-
-
-_HAN_CHAR = regex.compile(r"\p{Han}")
-
-
 def tokens(text: str | None) -> list[str]:
     """jieba search-mode tokens of ``text`` (punctuation dropped, ASCII lower-cased)."""
     if not text:
