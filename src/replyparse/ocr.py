@@ -282,7 +282,7 @@ def _spaced(text: str, words, crop) -> str:
             start = x
         elif on and start is not None:
             if x - start > 0.4 * glyph:
-                gaps.append((start + x) / 2)
+                gaps.append(((start + x) / 2, (x - start) / glyph))
             start = None
     if not gaps:
         return text
@@ -296,11 +296,12 @@ def _spaced(text: str, words, crop) -> str:
         else:
             k += 1
     for i in range(1, len(chars)):
-        gap = any(centre[i - 1] < g < centre[i] for g in gaps)
+        # a full-width mark (，。：) carries its own blank: a space after it is a wider gap still
+        wide = 0.95 if chars[i - 1] in _NO_SPACE_AFTER else 0.0
+        gap = any(centre[i - 1] < g < centre[i] and gw > wide for g, gw in gaps)
         # Word's gap between CJK and digits or Latin (2018 年, 第 71 号) is no space of the text
         mixed = (chars[i - 1].isascii() and chars[i - 1].isalnum()) != (chars[i].isascii() and chars[i].isalnum())
-        if (i in had_space or gap) and not mixed and chars[i - 1] not in _NO_SPACE_AFTER \
-                and chars[i] not in _NO_SPACE_BEFORE:
+        if (gap or i in had_space and not wide) and not mixed and chars[i] not in _NO_SPACE_BEFORE:
             out.append(" ")
         out.append(chars[i])
     return "".join(out)
@@ -364,7 +365,8 @@ def page_texts(pages: list[OcrPage]) -> tuple[list[str], dict[str, list[str]]]:
         body = statistics.median(pitches) if pitches else 12.0
         out = []
         for ln in pg.lines:
-            own = (ln.x1 - ln.x0) * k / _width_chars(ln.text) if len(ln.text) >= 4 else body
+            # a short line's measure is mostly the padding of its box: body size unless 8 characters or more
+            own = (ln.x1 - ln.x0) * k / _width_chars(ln.text) if len(ln.text) >= 8 else body
             size = body if abs(own - body) < 0.18 * body else round(own, 1)
             if out and size != body and abs(size - out[-1].size) < 0.1 * size:
                 size = out[-1].size  # one size for the lines of a title: measured sizes scatter
