@@ -20,7 +20,8 @@ import bisect
 import regex
 
 from .record import Action
-from .rules import RuleSet, finditer, may_match, search
+from .prefilter import may_match_in
+from .rules import RuleSet, finditer, search
 
 FAMILY = "actions"
 _SENT = regex.compile(r"[^。；;！？!?\n]+[。；;！？!?]?")
@@ -111,10 +112,10 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
 
         amounts = extract_amounts(text, seg, ruleset)
     found: dict[tuple[str, int, int], Action] = {}
+    # one pass over the letter decides which rules can match any of its sentences
+    present = ruleset.literals_in(masked)
+    live = [r for r in rules if r.get("kind") == "amount" or r.pattern is not None and may_match_in(r.pattern, present)]
     for ra, rb in _regions(text, seg, ruleset):
-        # one look at the whole region decides which rules can match any of its sentences
-        region = masked[ra:rb]
-        live = [r for r in rules if r.get("kind") == "amount" or r.pattern is not None and may_match(r.pattern, region)]
         for sm in _SENT.finditer(masked, ra, rb):
             sa, sb = sm.span()
             if not masked[sa:sb].strip():

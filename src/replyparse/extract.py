@@ -19,6 +19,7 @@ import regex
 
 from .numerals import to_int
 from .record import Evidence, HEADER_FIELDS
+from .prefilter import may_match_in
 from .rules import Rule, RuleSet, may_match
 from .segment import Segments
 
@@ -245,8 +246,8 @@ def normalise_value(field: str, raw: Any, m=None, type_: str | None = None):
     return fn(raw, m) if fn else clean(raw)
 
 
-def _candidates(rule: Rule, text: str, piece, seg: Segments):
-    if rule.pattern is None or not may_match(rule.pattern, text):  # its words are nowhere in the letter
+def _candidates(rule: Rule, present: frozenset, piece, seg: Segments):
+    if rule.pattern is None or not may_match_in(rule.pattern, present):  # its words are nowhere in the letter
         return
     # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
     # split out of a one-line web page is still a line); offsets are shifted back below
@@ -290,6 +291,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     fields = frozenset(ruleset.field_names())
     types = {f.name: f.type for f in ruleset.extra_fields}
     cands: dict[str, list[Candidate]] = {}
+    present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
     pieces: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
 
     def piece(a: int, b: int) -> str:
@@ -300,7 +302,9 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
 
     for family in families:
         for rule in ruleset.rules(family):
-            for off, m in _candidates(rule, text, piece, seg):
+            if rule.pattern is None or not may_match_in(rule.pattern, present):
+                continue
+            for off, m in _candidates(rule, present, piece, seg):
                 for f, v, s, e in _propose(rule, m, off, fields, types):
                     cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
     values: dict[str, Any] = {}

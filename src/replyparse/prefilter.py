@@ -292,3 +292,31 @@ class FilteredPattern:
 
     def __repr__(self):
         return f"FilteredPattern({self.pattern!r}, literals={list(self.literals)[:5]})"
+
+
+class LiteralIndex:
+    """Every literal of a rule set in one Aho-Corasick automaton (pyahocorasick): one pass over a
+    letter gives the literals it holds, and a rule whose literals are none of them is dropped for
+    the whole letter with a set test instead of a scan per rule."""
+
+    def __init__(self, patterns):
+        import ahocorasick
+
+        self.automaton = ahocorasick.Automaton()
+        words = {lit for p in patterns if isinstance(p, FilteredPattern) for lit in p.literals}
+        for w in words:
+            self.automaton.add_word(w, w)
+        self.empty = not words
+        if words:
+            self.automaton.make_automaton()
+
+    def present(self, text: str) -> frozenset:
+        if self.empty:
+            return frozenset()
+        return frozenset(w for _, w in self.automaton.iter(text))
+
+
+def may_match_in(pattern, present: frozenset) -> bool:
+    """False when none of the pattern's literals is among those a text holds (``LiteralIndex.present``)."""
+    lits = getattr(pattern, "literals", None)
+    return lits is None or not present.isdisjoint(lits)

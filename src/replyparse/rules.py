@@ -86,6 +86,12 @@ class RuleSet:
     version: str
     kinds: dict[str, str] = dc_field(default_factory=dict)  # family -> header / segment / letter / money / roles / actions
     extra_fields: tuple = ()  # FieldSpec of the fields rule files declare beyond the spec's
+    _memo: dict = dc_field(default_factory=dict, repr=False, compare=False)  # of_kind lists, the literal index
+
+    def __getstate__(self):  # what the disk cache and worker processes get: without the memo
+        state = dict(self.__dict__)
+        state["_memo"] = {}
+        return state
 
     def rules(self, family: str) -> list[Rule]:
         return self.families.get(family, [])
@@ -98,10 +104,23 @@ class RuleSet:
     def of_kind(self, kind: str) -> list[Rule]:
         """The rules of every family of this kind (a region's own ``actions_local.yaml`` beside
         ``actions.yaml``), highest priority first."""
-        fams = [f for f in self.families if self.kind(f) == kind]
-        if len(fams) == 1:
-            return self.families[fams[0]]
-        return sorted((r for f in fams for r in self.families[f]), key=lambda r: -r.priority)
+        key = ("kind", kind)
+        if key not in self._memo:
+            fams = [f for f in self.families if self.kind(f) == kind]
+            self._memo[key] = (self.families[fams[0]] if len(fams) == 1 else
+                               sorted((r for f in fams for r in self.families[f]), key=lambda r: -r.priority))
+        return self._memo[key]
+
+    def literals_in(self, text: str) -> frozenset:
+        """The rule literals ``text`` holds (prefilter.LiteralIndex), for ``prefilter.may_match_in``."""
+        index = self._memo.get("literals")
+        if index is None:
+            from .prefilter import LiteralIndex
+
+            index = self._memo["literals"] = LiteralIndex(
+                p for rules in self.families.values() for r in rules
+                for p in (r.pattern, *(v for v in r.params.values() if hasattr(v, "finditer"))))
+        return index.present(text)
 
     def header_families(self) -> tuple[str, ...]:
         """The families that fill letter fields: the built-in ones in their order, then the others."""
