@@ -246,28 +246,34 @@ def required_literals(pattern: str, ignore_case: bool = False) -> frozenset | No
 
 
 class FilteredPattern:
-    """A compiled rule regex behind its literal prefilter: ``search``/``finditer``/``match`` give
-    nothing, at once, for a text holding none of the literals every match needs."""
+    """A rule regex behind its literal prefilter: ``search``/``finditer``/``match`` give nothing, at
+    once, for a text holding none of the literals every match needs."""
 
-    __slots__ = ("regex", "literals", "pattern", "groupindex", "flags", "_may")
+    __slots__ = ("pattern", "flags", "literals", "_compiled")
 
-    def __init__(self, compiled, literals: frozenset):
-        import regex
+    def __init__(self, pattern: str, flags: int, literals: frozenset | None, compiled=None):
+        self.pattern = pattern
+        self.flags = flags
+        self.literals = tuple(sorted(literals, key=len, reverse=True)) if literals else None
+        self._compiled = compiled
 
-        self.regex = compiled
-        self.literals = tuple(sorted(literals, key=len, reverse=True))
-        self.pattern = compiled.pattern
-        self.groupindex = compiled.groupindex
-        self.flags = compiled.flags
-        if len(self.literals) == 1:
-            lit = self.literals[0]
-            self._may = lambda text: lit in text
-        elif len(self.literals) <= 3:
-            lits = self.literals
-            self._may = lambda text: any(lit in text for lit in lits)
-        else:  # a lexicon: one scan in C for all its words
-            scan = regex.compile(r"\L<w>", w=list(self.literals)).search
-            self._may = lambda text: scan(text) is not None
+    @property
+    def regex(self):
+        if self._compiled is None:
+            import regex
+
+            self._compiled = regex.compile(self.pattern, self.flags)
+        return self._compiled
+
+    @property
+    def groupindex(self):
+        return self.regex.groupindex
+
+    def _may(self, text: str) -> bool:
+        lits = self.literals
+        # substring tests in C; a letter's rules were already cut down by one Aho-Corasick pass
+        # (LiteralIndex), so this runs on the parts of letters that hold some of the words
+        return lits is None or any(lit in text for lit in lits)
 
     def search(self, text, *args, **kw):
         return self.regex.search(text, *args, **kw) if self._may(text) else None
@@ -287,11 +293,12 @@ class FilteredPattern:
     def sub(self, repl, text, *args, **kw):
         return self.regex.sub(repl, text, *args, **kw) if self._may(text) else text
 
-    def __reduce__(self):
-        return (FilteredPattern, (self.regex, frozenset(self.literals)))
+    def __reduce__(self):  # regex pickles its compiled program, so loading it again is cheap
+        return (FilteredPattern, (self.pattern, self.flags, frozenset(self.literals) if self.literals else None,
+                                  self.regex))
 
     def __repr__(self):
-        return f"FilteredPattern({self.pattern!r}, literals={list(self.literals)[:5]})"
+        return f"FilteredPattern({self.pattern!r}, literals={list(self.literals or ())[:5]})"
 
 
 class LiteralIndex:
@@ -303,7 +310,7 @@ class LiteralIndex:
         import ahocorasick
 
         self.automaton = ahocorasick.Automaton()
-        words = {lit for p in patterns if isinstance(p, FilteredPattern) for lit in p.literals}
+        words = {lit for p in patterns for lit in getattr(p, "literals", None) or ()}
         for w in words:
             self.automaton.add_word(w, w)
         self.empty = not words

@@ -261,8 +261,9 @@ def _cache_key(version: str, dirs, files, required: tuple) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _code_digest() -> bytes:
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(resources.files("replyparse").joinpath("rules_schema.json").read_bytes())
+    h = hashlib.sha256()
+    for name in ("rules.py", "prefilter.py", "rule_yaml.py", "fields.py", "rules_schema.json"):
+        h.update(resources.files("replyparse").joinpath(name).read_bytes())
     return h.digest()
 
 
@@ -417,7 +418,7 @@ def with_prefilter(compiled):
     if os.environ.get("REPLYPARSE_NO_PREFILTER"):
         return compiled
     lits = required_literals(compiled.pattern, ignore_case=bool(compiled.flags & regex.IGNORECASE))
-    return FilteredPattern(compiled, lits) if lits else compiled
+    return FilteredPattern(compiled.pattern, compiled.flags, lits, compiled)
 
 
 def may_match(pattern, text: str) -> bool:
