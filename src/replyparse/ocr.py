@@ -364,16 +364,24 @@ def page_texts(pages: list[OcrPage]) -> tuple[list[str], dict[str, list[str]]]:
         pitches = [(ln.x1 - ln.x0) * k / _width_chars(ln.text) for ln in pg.lines if len(ln.text) >= 8]
         body = statistics.median(pitches) if pitches else 12.0
         out = []
+        prev = None
         for ln in pg.lines:
-            # a short line's measure is mostly the padding of its box: body size unless 8 characters or more
-            own = (ln.x1 - ln.x0) * k / _width_chars(ln.text) if len(ln.text) >= 8 else body
-            size = body if abs(own - body) < 0.18 * body else round(own, 1)
-            if out and size != body and abs(size - out[-1].size) < 0.1 * size:
-                size = out[-1].size  # one size for the lines of a title: measured sizes scatter
+            if len(ln.text) >= 8:
+                own = (ln.x1 - ln.x0) * k / _width_chars(ln.text)
+                size = body if abs(own - body) < 0.18 * body else round(own, 1)
+                if out and size != body and abs(size - out[-1].size) < 0.1 * size:
+                    size = out[-1].size  # one size for the lines of a title: measured sizes scatter
+            elif out and prev is not None and ln.y0 - prev.y1 < 0.8 * (prev.y1 - prev.y0):
+                # a short line's width is mostly its box's padding: right under a line (the end
+                # of a wrapped title or paragraph) it takes that line's size
+                size = out[-1].size
+            else:
+                size = body
             # a glyph's box: the detector's box is padded by about a fifth of the line height
             pad = 0.18 * (ln.y1 - ln.y0)
             out.append(_Line(ln.text, ln.x0 * k, ln.x1 * k, H - (ln.y0 + pad) * k, H - (ln.y1 - pad) * k,
                              float(size), pno))
+            prev = ln
         plines.append(out)
         heights.append(H)
     body, headers, footers = _furniture(plines, heights)
