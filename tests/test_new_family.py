@@ -77,6 +77,9 @@ def test_the_field_is_a_column_of_the_letters_table(region, tmp_path):
     csv = pd.read_csv(out / "letters.csv", dtype=str, keep_default_na=False)
     assert dict(zip(csv["path"].map(lambda p: Path(p).name), csv["deadline"])) == \
         {"promised.txt": "2026-09-30", "plain.txt": ""}
+    again = rp("parse", letters, "--rules", rules, "--out", out, "--formats", "csv,parquet,xlsx")
+    assert "2 from cache" in again.stderr  # the field comes back from the cache as it went in
+    assert pd.read_csv(out / "letters.csv", dtype=str, keep_default_na=False).equals(csv)
     import pyarrow.parquet as papq
 
     assert str(papq.read_schema(out / "letters.parquet").field("deadline").type) == "date32[day]"  # as declared

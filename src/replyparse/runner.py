@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 from . import __version__
 from .batch import FileResult, error_result, file_sha256, process_file, unread_result
 from .pipeline import display_path, iter_inputs
-from .record import Record, plain
+from .record import Record
 from .rules import RuleSet, default_rules
 
 DEFAULT_TIMEOUT = 120.0
@@ -103,7 +103,7 @@ def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResu
 
 def encode_result(res: FileResult) -> bytes:
     """A result as the cache stores it (compressed JSON)."""
-    data = {"row": res.manifest_row(), "records": [plain(r) for r in res.records]}
+    data = {"row": res.manifest_row(), "records": [r.to_dict() for r in res.records]}
     # surrogateescape: a file name in foreign bytes (GBK from Windows) is kept byte for byte
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape"), 1)
 
