@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_report import CHROMIUM, Chromium  # noqa: E402
+from chromium import CHROMIUM, Chromium  # noqa: E402
 
 
 def replyparse(*args):

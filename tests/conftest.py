@@ -32,3 +32,16 @@ def manifest_rows():
     """rows(folder): {file name: FileResult} for every file under folder, as a batch run makes its
     manifest (``files`` table) rows."""
     return _rows
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (tests/chromium.py), one per test module."""
+    from chromium import CHROMIUM, Chromium
+
+    if not CHROMIUM:
+        pytest.skip("chromium is not installed (tools/test.sh installs Debian's chromium)")
+    pytest.importorskip("websocket", reason="websocket-client is in the test extra")
+    b = Chromium()
+    yield b
+    b.close()

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,7 +21,6 @@ import pytest
 from replyparse.search import Index
 from replyparse.serve import MARK, api_search, make_server, segments
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _middle(text: str, n: int = 12) -> str:
@@ -131,77 +127,6 @@ def test_cli_serve_binds_localhost_and_reports_mistakes(db, tmp_path):
 
 # --------------------------------------------------------------------------- the page in Chromium
 
-class Chromium:
-    """Headless Chromium with one page, driven over the DevTools protocol."""
-
-    def __init__(self):
-        import websocket
-
-        self.profile = tempfile.mkdtemp(prefix="rp-serve-chromium-")
-        self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.time() + 60
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if time.time() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("chromium did not start")
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
-            pages = [t for t in json.load(r) if t.get("type") == "page"]
-        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
-        self.n = 0
-
-    def call(self, method: str, **params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.n:
-                if "error" in msg:
-                    raise RuntimeError(msg["error"])
-                return msg.get("result", {})
-
-    def eval(self, expr: str):
-        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in r:
-            raise RuntimeError(r["exceptionDetails"])
-        return r["result"].get("value")
-
-    def wait(self, expr: str, timeout: float = 30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = self.eval(expr)
-            if v:
-                return v
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {expr}")
-
-    def close(self):
-        if getattr(self, "ws", None):
-            self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        pytest.skip("chromium is not installed (tools/test.sh installs Debian's chromium)")
-    pytest.importorskip("websocket", reason="websocket-client is in the test extra")
-    b = Chromium()
-    yield b
-    b.close()
-
-
 RESULTS = """[...document.querySelectorAll('#results li')].map(li => ({
   head: li.querySelector('.head').textContent,
   sources: li.querySelector('.sources').textContent,
@@ -212,13 +137,13 @@ def test_page_typed_query_lists_the_letter_with_hits_marked(browser, server, gol
     path, gold = gold_letter
     q = _middle(gold["proposal_title"])
     browser.call("Page.navigate", url=server + "/")
-    browser.wait("document.readyState === 'complete' && document.body.dataset.state === 'done'")
+    browser.wait_for("document.readyState === 'complete' && document.body.dataset.state === 'done'")
     browser.eval("document.body.dataset.state = ''; document.getElementById('q').focus()")
     browser.call("Input.insertText", text=q)
     for kind in ("keyDown", "keyUp"):
         browser.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
                      text="\r" if kind == "keyDown" else "")
-    browser.wait("document.body.dataset.state === 'done'")
+    browser.wait_for("document.body.dataset.state === 'done'")
     items = browser.eval(RESULTS)
     assert items, browser.eval("document.getElementById('status').textContent")
     rank = next((i for i, it in enumerate(items) if path in it["sources"]), None)
@@ -231,7 +156,7 @@ def test_page_typed_query_lists_the_letter_with_hits_marked(browser, server, gol
     year = browser.eval("(document.querySelector('#facets a[data-facet=year]') || {}).dataset?.value")
     assert year, "no year facet"
     browser.eval("document.body.dataset.state = ''; document.querySelector('#facets a[data-facet=year]').click()")
-    browser.wait("document.body.dataset.state === 'done'")
+    browser.wait_for("document.body.dataset.state === 'done'")
     items = browser.eval(RESULTS)
     assert items and all(year in it["head"] for it in items), (year, [it["head"] for it in items])
     assert year in browser.eval("document.getElementById('chips').textContent")

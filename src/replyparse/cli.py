@@ -267,8 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .search import add_subcommands as add_search_subcommands
 
-    add_search_subcommands(sub)  # index, search, export (README: Search)
-    from .report import add_subcommands as add_report_subcommands; add_report_subcommands(sub)  # noqa: E702 (README: Review report)
+    add_search_subcommands(sub)  # index, search, serve (README: Search)
+    from .export import add_subcommands as add_export_subcommands
+
+    add_export_subcommands(sub)  # export (README: Search)
+    from .report import add_subcommands as add_report_subcommands
+
+    add_report_subcommands(sub)  # report (README: Review report)
     return p
 
 

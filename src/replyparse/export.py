@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .search import Unit, _year, is_jsonl, is_letter, read_jsonl_units, token_text
+from .search import Unit, is_jsonl, is_letter, read_jsonl_units, record_year, token_text
 
 _KW = {"type": "keyword"}
 _TOK = {"type": "text", "analyzer": "ws_lower", "norms": True}
@@ -79,7 +79,7 @@ def es_document(rec: dict, path: str, sha256: str | None) -> dict:
                                    "proposal_no", "proposal_title", "handling_category", "public", "date",
                                    "contact_person", "contact_phone", "requested_total_yuan",
                                    "allocated_total_yuan")},
-        "year": _year(rec),
+        "year": record_year(rec),
         "proposers": rec.get("proposers") or [], "cc": rec.get("cc") or [],
         "actions": cats, "amounts": amounts, "warnings": rec.get("warnings") or [],
         "text": rec.get("text"),
@@ -143,6 +143,38 @@ def export_es_bulk(paths: Iterable[str | Path], output: str | Path, mapping: str
         json.dump(es_mapping(getattr(rules, "extra_fields", ())), f, ensure_ascii=False, indent=1)
         f.write("\n")
     return n, mapping
+
+
+def cmd_export(args) -> int:
+    import sys
+
+    from .errors import existing_inputs, output_file
+    from .rules import load_rules
+
+    existing_inputs(args.paths)
+    output_file(args.output)
+    if args.mapping:
+        output_file(args.mapping, "--mapping")
+    rules = load_rules(args.rules or [])
+    n, mapping = export_es_bulk(args.paths, args.output, args.mapping, index=args.index,
+                                include_non_letters=args.all, rules=rules)
+    print(f"{n} letters → {args.output} (bulk NDJSON), mapping → {mapping}", file=sys.stderr)
+    return 0
+
+
+def add_subcommands(sub) -> None:
+    """The ``export`` subcommand (README: Search)."""
+    from .cli import add_rules_option
+
+    sp = sub.add_parser("export", help="write letters for a search engine (Elasticsearch/OpenSearch bulk)")
+    sp.add_argument("paths", nargs="+", help="files, folders, or JSONL written by replyparse parse")
+    sp.add_argument("--format", choices=["es-bulk"], default="es-bulk")
+    sp.add_argument("-o", "--output", required=True, help="the NDJSON file")
+    sp.add_argument("--mapping", help="where to write the index mapping (default: OUTPUT.mapping.json)")
+    sp.add_argument("--index", default="replyparse", help="index name in the action lines")
+    sp.add_argument("--all", action="store_true", help="include records that are not reply letters")
+    add_rules_option(sp)
+    sp.set_defaults(func=cmd_export)
 
 
 __all__ = ["es_mapping", "es_document", "write_es_bulk", "export_es_bulk", "doc_id", "iter_units"]

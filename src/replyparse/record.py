@@ -4,6 +4,8 @@ Fields after ``warnings`` are replyparse's additions (the contract allows adding
 """
 from __future__ import annotations
 
+import datetime
+import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -152,3 +154,19 @@ def plain(obj):
     if cls is dict:
         return {k: plain(v) for k, v in obj.items()}
     return obj
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+_YEAR_IN_DOC = re.compile(r"〔((?:19|20)\d\d)〕")
+
+
+def letter_year(date: str | None, doc_number: str | None) -> int | None:
+    """A letter's year, the one tables, the index and exports file it under: its date's when that is
+    a real calendar date, else the 〔YYYY〕 of its document number."""
+    if date and _ISO_DATE.match(str(date)):
+        try:
+            return datetime.date.fromisoformat(str(date)).year
+        except ValueError:
+            pass
+    m = _YEAR_IN_DOC.search(doc_number or "")
+    return int(m.group(1)) if m else None

@@ -41,7 +41,7 @@ from typing import Any, Iterable, Iterator
 
 import regex
 
-from .record import ACTION_CATEGORIES
+from .record import ACTION_CATEGORIES, letter_year
 from .rules import builtin_rules_dir
 
 USERDICT_NAME = "jieba_userdict.txt"  # in the built-in rule folder (package data)
@@ -384,12 +384,8 @@ class Unit:
     given: str | None = None  # the path as given on the command line (records' ``source``)
 
 
-def _year(rec: dict) -> int | None:
-    d = rec.get("date")
-    if d and regex.match(r"\d{4}", d):
-        return int(d[:4])
-    m = regex.search(r"〔((?:19|20)\d{2})〕", rec.get("doc_number") or "")
-    return int(m[1]) if m else None
+def record_year(rec: dict) -> int | None:
+    return letter_year(rec.get("date"), rec.get("doc_number"))
 
 
 def is_letter(rec: dict) -> bool:
@@ -409,7 +405,7 @@ def prepare_rows(unit: Unit) -> Unit:
             "source": rec.get("source") or unit.path,
             "doc_number": rec.get("doc_number"),
             "date": rec.get("date"),
-            "year": _year(rec),
+            "year": record_year(rec),
             "issuer": rec.get("issuer"),
             "title": rec.get("title"),
             "proposal_title": rec.get("proposal_title"),
@@ -1253,26 +1249,8 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    import sys
-
-    from .errors import existing_inputs, output_file
-    from .export import export_es_bulk
-    from .rules import load_rules
-
-    existing_inputs(args.paths)
-    output_file(args.output)
-    if args.mapping:
-        output_file(args.mapping, "--mapping")
-    rules = load_rules(args.rules or [])
-    n, mapping = export_es_bulk(args.paths, args.output, args.mapping, index=args.index,
-                                include_non_letters=args.all, rules=rules)
-    print(f"{n} letters → {args.output} (bulk NDJSON), mapping → {mapping}", file=sys.stderr)
-    return 0
-
-
 def add_subcommands(sub) -> None:
-    """The ``index``, ``search``, ``export`` and ``serve`` subcommands (README: Search)."""
+    """The ``index``, ``search`` and ``serve`` subcommands (README: Search)."""
     from .cli import add_rules_option, add_workers_option
 
     sp = sub.add_parser("index", help="build or update a full-text index (SQLite FTS5) of letters")
@@ -1305,15 +1283,6 @@ def add_subcommands(sub) -> None:
     sp.add_argument("--show-query", action="store_true", help="print the query's terms and what they are matched with")
     sp.set_defaults(func=cmd_search)
 
-    sp = sub.add_parser("export", help="write letters for a search engine (Elasticsearch/OpenSearch bulk)")
-    sp.add_argument("paths", nargs="+", help="files, folders, or JSONL written by replyparse parse")
-    sp.add_argument("--format", choices=["es-bulk"], default="es-bulk")
-    sp.add_argument("-o", "--output", required=True, help="the NDJSON file")
-    sp.add_argument("--mapping", help="where to write the index mapping (default: OUTPUT.mapping.json)")
-    sp.add_argument("--index", default="replyparse", help="index name in the action lines")
-    sp.add_argument("--all", action="store_true", help="include records that are not reply letters")
-    add_rules_option(sp)
-    sp.set_defaults(func=cmd_export)
 
     from .serve import add_subcommand as add_serve
 

@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .record import ACTION_CATEGORIES, Record
+from .record import ACTION_CATEGORIES, Record, letter_year
 
 STR, INT, FLOAT, BOOL, DATE = "str", "int", "float", "bool", "date"
 FIELD_KINDS = {"text": STR, "list": STR, "int": INT, "bool": BOOL, "date": DATE}  # a declared field's column type
@@ -70,7 +70,6 @@ DEFAULT_FORMATS = ("csv", "jsonl")
 XLSX_MAX_ROWS = 1_048_576
 
 _MULTI = re.compile(r"#\d+$")
-_YEAR_IN_DOC = re.compile(r"〔((?:19|20)\d\d)〕")
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 
@@ -104,11 +103,7 @@ def _date(value) -> str | None:
 
 
 def _year(rec: Record) -> int | None:
-    d = _date(rec.date)
-    if d:
-        return int(d[:4])
-    m = _YEAR_IN_DOC.search(rec.doc_number or "")
-    return int(m.group(1)) if m else None
+    return letter_year(rec.date, rec.doc_number)
 
 
 def _float(v) -> float | None:
