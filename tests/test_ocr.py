@@ -1,8 +1,8 @@
 """Scans: ``needs_ocr`` by default; with ``ocr`` (``parse --ocr``) read by RapidOCR (the default
 engine, models inside the rapidocr wheel) or Tesseract (``--ocr-engine tesseract``), giving the
 same record as the letter's text. The scans are a corpus letter printed to PDF and scanned back
-at 200 dpi: noisy, turned a little, a red seal over the signature, one page upside down, a
-PDF mixing a text page and a scanned page, a PNG and a two-page TIFF."""
+at 200 dpi: noisy, turned a little, a red seal over the signature, one page upside down and
+one sideways, a PDF mixing a text page and a scanned page, a PNG and a two-page TIFF."""
 from __future__ import annotations
 
 import json
@@ -82,6 +82,7 @@ def scan(tmp_path_factory, corpus_dir):
     gray[0].save(base / "page1.png")
     gray[0].save(base / "scan.tif", save_all=True, append_images=gray[1:], compression="tiff_deflate")
     gray[0].rotate(180).save(base / "upside.jpg", quality=90)
+    gray[0].rotate(90, expand=True).save(base / "sideways.png")  # fed into the scanner sideways
     # a PDF whose first page has its text layer and whose second is a scan
     mixed = pdfium.PdfDocument.new()
     mixed.import_pages(pdfium.PdfDocument(str(printed)), [0])
@@ -184,11 +185,12 @@ def test_image_scans(scan, tmp_path):
     tif = parse_file(base / "scan.tif", ocr=True)[0]
     assert tif.format == "tif" and len(tif.pages) == 2
     _same_record(tif, want)
-    up = read_file(base / "upside.jpg", ocr=True)  # page 1 upside down
-    assert any("turned 180°" in w for w in up.warnings)
-    got = parse_document(up)[0]
-    for f in ("title", "proposal_no", "term", "session", "proposal_kind", "proposers", "issuer"):
-        assert getattr(got, f) == getattr(want, f), f
+    for name, turn in (("upside.jpg", 180), ("sideways.png", 90)):  # page 1 upside down, sideways
+        doc = read_file(base / name, ocr=True)
+        assert any(f"turned {turn}°" in w for w in doc.warnings), (name, doc.warnings)
+        got = parse_document(doc)[0]
+        for f in ("title", "proposal_no", "term", "session", "proposal_kind", "proposers", "issuer"):
+            assert getattr(got, f) == getattr(want, f), (name, f)
 
 
 def test_a_pdf_mixing_text_and_scanned_pages(scan):
