@@ -115,7 +115,9 @@ def page_images(path: Path, pages: list[int] | None = None, dpi: int = SCAN_DPI)
     ``pages``, 0-based, when given), every frame of a (multi-page) TIFF, or the image itself."""
     from PIL import Image, ImageSequence
 
-    if path.suffix.lower() == ".pdf" or path.read_bytes()[:5] == b"%PDF-":
+    with open(path, "rb") as f:
+        head = f.read(5)
+    if path.suffix.lower() == ".pdf" or head == b"%PDF-":
         import pypdfium2 as pdfium
 
         pdf = pdfium.PdfDocument(str(path))
