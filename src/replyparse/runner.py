@@ -543,8 +543,10 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
     paths = list(paths)
     show = opts.progress if opts.progress is not None else (not opts.quiet and sys.stderr.isatty())
     total = sum(1 for _ in iter_inputs(paths)) if show else None
-    # an OCR run reads scans a plain run leaves needs_ocr: their results are cached apart
-    cache = ResultCache(opts.cache_dir, rules.version + (":ocr" if opts.ocr else "")) if opts.cache_dir else None
+    # an OCR run reads scans a plain run leaves needs_ocr: its results are cached apart, per engine
+    # (``ocr`` carries the engine's name)
+    ocr_key = "" if not opts.ocr else ":ocr" + (f"-{opts.ocr}" if isinstance(opts.ocr, str) else "")
+    cache = ResultCache(opts.cache_dir, rules.version + ocr_key) if opts.cache_dir else None
     t0 = time.perf_counter()
     engine = make_engine(rules, opts)
     window = opts.window or max(64, engine.capacity * 8)
