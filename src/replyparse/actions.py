@@ -20,7 +20,7 @@ import bisect
 import regex
 
 from .record import Action
-from .prefilter import may_match_in
+from .prefilter import may_match_in, unfiltered
 from .rules import RuleSet, finditer, search
 
 FAMILY = "actions"
@@ -120,6 +120,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
             sa, sb = sm.span()
             if not masked[sa:sb].strip():
                 continue
+            sent_present = ruleset.literals_in(masked[sa:sb])  # the sentence's own rule words, in one pass
             for r in live:
                 if r.get("kind") == "amount":
                     for a in amounts or []:
@@ -129,7 +130,9 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
                                              Action(r.get("category"), text[ca:cb].strip(), ca, cb, r.id))
                             break
                     continue
-                for m in finditer(r.pattern, masked[sa:sb]):
+                if not may_match_in(r.pattern, sent_present):
+                    continue
+                for m in finditer(unfiltered(r.pattern), masked[sa:sb]):
                     ma, mb = sa + m.start(), sa + m.end()
                     if not _ok(r, masked, clauses_masked, sa, sb, ma, mb):
                         continue

@@ -19,8 +19,8 @@ import regex
 
 from .numerals import to_int
 from .record import Evidence, HEADER_FIELDS
-from .prefilter import may_match_in
-from .rules import Rule, RuleSet, may_match
+from .prefilter import may_match_in, unfiltered
+from .rules import Rule, RuleSet
 from .segment import Segments
 
 HEADER_FAMILIES = ("doc_number", "issuer", "title", "proposal", "proposers", "handling", "date", "contact", "cc")
@@ -246,17 +246,16 @@ def normalise_value(field: str, raw: Any, m=None, type_: str | None = None):
     return fn(raw, m) if fn else clean(raw)
 
 
-def _candidates(rule: Rule, present: frozenset, piece, seg: Segments):
-    if rule.pattern is None or not may_match_in(rule.pattern, present):  # its words are nowhere in the letter
-        return
+def _candidates(rule: Rule, piece, seg: Segments):
     # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
     # split out of a one-line web page is still a line); offsets are shifted back below
+    pattern = unfiltered(rule.pattern)
     for a, b in seg.get(rule.segment):
-        part = piece(a, b)
-        if not may_match(rule.pattern, part):
+        part, present = piece(a, b)
+        if not may_match_in(rule.pattern, present):  # none of its words in this part
             continue
         try:
-            for m in rule.pattern.finditer(part, timeout=RULE_TIMEOUT):
+            for m in pattern.finditer(part, timeout=RULE_TIMEOUT):
                 yield a, m
         except TimeoutError:
             # a pathological text must not stall a batch: the rule gives nothing here
@@ -292,19 +291,21 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     types = {f.name: f.type for f in ruleset.extra_fields}
     cands: dict[str, list[Candidate]] = {}
     present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
-    pieces: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
+    # each segment's text, cut once for all the rules, with the rule words it holds (one pass)
+    pieces: dict[tuple[int, int], tuple[str, frozenset]] = {}
 
-    def piece(a: int, b: int) -> str:
+    def piece(a: int, b: int) -> tuple[str, frozenset]:
         p = pieces.get((a, b))
         if p is None:
-            p = pieces[(a, b)] = text[a:b]
+            part = text[a:b]
+            p = pieces[(a, b)] = (part, ruleset.literals_in(part))
         return p
 
     for family in families:
         for rule in ruleset.rules(family):
-            if rule.pattern is None or not may_match_in(rule.pattern, present):
+            if rule.pattern is None or not may_match_in(rule.pattern, present):  # its words are nowhere in the letter
                 continue
-            for off, m in _candidates(rule, present, piece, seg):
+            for off, m in _candidates(rule, piece, seg):
                 for f, v, s, e in _propose(rule, m, off, fields, types):
                     cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
     values: dict[str, Any] = {}

@@ -327,3 +327,8 @@ def may_match_in(pattern, present: frozenset) -> bool:
     """False when none of the pattern's literals is among those a text holds (``LiteralIndex.present``)."""
     lits = getattr(pattern, "literals", None)
     return lits is None or not present.isdisjoint(lits)
+
+
+def unfiltered(pattern):
+    """The regex itself, for a caller that has already applied the prefilter (``may_match_in``)."""
+    return pattern.regex if isinstance(pattern, FilteredPattern) else pattern
