@@ -1,6 +1,6 @@
 """Bulk benchmark: ``python bench/bulk.py [--quick] [--dir DIR]``.
 
-Generates letters (txt, and docx/pdf when ``replyparse.render`` is there) from ``corpus/`` with
+Generates letters (txt, and docx/pdf when ``tests/fixtures/render.py`` is there) from ``corpus/`` with
 varied fields, then runs replyparse over them in a fresh subprocess per run and prints:
 
 * letters/s on one core for each format (PDF also pages/s), with the raw reading step alone
@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # fixtures.render: letters rendered to .docx/PDF
 CORPUS = REPO / "corpus"
 CHUNK = 1000  # letters per sub-folder: the first k folders are the first k*1000 letters
 
@@ -107,7 +108,7 @@ def generate(root: Path, fmt: str, n: int, seed: int = 7) -> Path:
 def _writer(fmt: str):
     if fmt == "txt":
         return lambda text, path: path.write_text(text, "utf-8")
-    from replyparse import render  # written by the rendering work; docx/pdf only when it is there
+    from fixtures import render  # written by the rendering work; docx/pdf only when it is there
 
     fn = getattr(render, f"to_{fmt}")
     return lambda text, path: fn(text, path)
@@ -118,11 +119,11 @@ def render_available(fmt: str) -> str | None:
     from replyparse.read import SUPPORTED_EXTS
 
     try:
-        from replyparse import render
+        from fixtures import render
     except ImportError:
-        return "replyparse.render is not there yet"
+        return "tests/fixtures/render.py is not there"
     if not hasattr(render, f"to_{fmt}"):
-        return f"replyparse.render.to_{fmt} is not there yet"
+        return f"tests/fixtures/render.py has no to_{fmt}"
     if f".{fmt}" not in SUPPORTED_EXTS:
         return f"replyparse.read has no .{fmt} reader yet"
     return None

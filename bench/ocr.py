@@ -2,7 +2,7 @@
 
 Takes N letters of the clean subset (not ``script: garbled``) of ``../shared/corpus/real`` and
 ``../shared/corpus/real-2`` (read in place, half from each), prints each to PDF with
-``replyparse.render.to_pdf`` and scans it back as an image-only PDF at 200 dpi, in batches:
+``tests/fixtures/render.py``'s ``to_pdf`` and scans it back as an image-only PDF at 200 dpi, in batches:
 
 * ``clean``   — the page images as rendered;
 * ``noisy``   — grey-level noise, speckle and a slight blur, as a cheap office scanner gives;
@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # fixtures.render: letters rendered to .docx/PDF
 REAL = [REPO.parent / "shared" / "corpus" / "real", REPO.parent / "shared" / "corpus" / "real-2"]
 DPI = 200
 TARGET_RATIO, TARGET_PAGES_S = 0.95, 0.5
@@ -57,7 +58,7 @@ def seal(img, box):
     print, so black text under it stays black (multiplied, not pasted over)."""
     from PIL import Image, ImageChops, ImageDraw
 
-    from replyparse import render
+    from fixtures import render
 
     page = img
     img = Image.new("RGB", page.size, (255, 255, 255))
@@ -117,7 +118,7 @@ def scan_pages(printed: Path, kind: str, rng: random.Random):
 
 def make_batch(letters, kind: str, where: Path, seed: int) -> dict[str, int]:
     """Scans of the letters in ``where``; returns name → pages."""
-    from replyparse import render
+    from fixtures import render
     from replyparse.read import read_file
 
     rng = random.Random(f"{seed}-{kind}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from replyparse import render
+from fixtures import render
 from replyparse.evaluate import evaluate
 from replyparse.pipeline import parse_document, parse_file
 from replyparse.read import Document, read_file

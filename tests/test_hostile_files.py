@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from replyparse import cli, render
+from fixtures import render
+from replyparse import cli
 from replyparse.batch import process_file
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from replyparse import render
+from fixtures import render
 from replyparse.batch import process_file
 from replyparse.pipeline import iter_paths, parse_file
 from replyparse.read import read_file

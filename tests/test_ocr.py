@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from replyparse import ocr as ocr_mod
-from replyparse import render
+from fixtures import render
 from replyparse.pipeline import parse_document, parse_file
 from replyparse.read import Document, find_tesseract, read_file
 from replyparse.record import HEADER_FIELDS

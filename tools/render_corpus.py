@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
-from replyparse import render
 from replyparse.read import read_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fixtures import render  # noqa: E402 (a test fixture, not part of the package)
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 PICKS = {
