@@ -134,7 +134,7 @@ def render_available(fmt: str) -> str | None:
 
 def child(args) -> None:
     """One measured run in this fresh process; prints a JSON line."""
-    from replyparse.pipeline import iter_paths
+    from replyparse.walk import iter_paths
     from replyparse.read import read_file
     from replyparse.rules import default_rules
     from replyparse.runner import RunOptions, RunStats, run

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from replyparse.batch import process_file
-from replyparse.pipeline import iter_paths
+from replyparse.walk import iter_paths
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from replyparse import cli
-from replyparse.pipeline import iter_paths
+from replyparse.walk import iter_paths
 from replyparse.runner import SLOW_ENV, RunOptions, RunStats, run
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

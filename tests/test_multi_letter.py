@@ -6,7 +6,8 @@ import pytest
 
 from fixtures import render
 from replyparse.batch import process_file
-from replyparse.pipeline import iter_paths, parse_file
+from replyparse.pipeline import parse_file
+from replyparse.walk import iter_paths
 from replyparse.read import read_file
 from replyparse.record import HEADER_FIELDS
 from replyparse.tables import to_frames

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 import replyparse
 from replyparse.batch import process_file
 from replyparse.cli import main
-from replyparse.pipeline import iter_inputs, iter_paths
+from replyparse.walk import iter_inputs, iter_paths
 from replyparse.runner import unread_result
 from replyparse.record import Action, Amount, Record
 from replyparse.summary import summarize

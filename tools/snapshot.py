@@ -20,7 +20,7 @@ SKIP_FIELDS = {"source"}  # the path differs from one checkout to another
 
 
 def inputs(name: str, folder: Path) -> list[Path]:
-    from replyparse.pipeline import iter_paths
+    from replyparse.walk import iter_paths
 
     if not folder.is_dir():
         return []

@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .pipeline import display_path, input_problem, parse_document
+from .pipeline import parse_document
+from .walk import display_path, input_problem
 from .read import read_file
 from .record import Record
 from .rules import RuleSet, default_rules

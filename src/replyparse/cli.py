@@ -75,7 +75,7 @@ def cmd_parse(args) -> int:
             _write_records(results, args)
     except KeyboardInterrupt:
         results.close()  # stops the workers; what finished is in the tables and the cache
-        from .pipeline import iter_inputs
+        from .walk import iter_inputs
 
         total = sum(1 for _ in iter_inputs(args.paths))
         print(f"replyparse: interrupted after {stats.files} of {total} files; run the same command "

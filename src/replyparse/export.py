@@ -102,7 +102,7 @@ def iter_units(paths: Iterable[str | Path], rules=None) -> Iterator[Unit]:
     """Units with records (not yet tokenised) from files, folders and JSONL record files, parsed
     with ``rules`` (default: the built-in rule set)."""
     from .batch import process_file
-    from .pipeline import iter_paths
+    from .walk import iter_paths
     from .rules import default_rules
 
     rules = rules or default_rules()

@@ -74,3 +74,41 @@ def normalise(raw: str) -> str:
     text = _TRAILING_WS.sub("", text)
     text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip("\n ")
+
+
+# ---------------------------------------------------------------- is this a letter's text at all
+
+_BINARY_CHARS = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\p{Co}\p{Cs}]")
+_MOJIBAKE = regex.compile(r"锟斤拷|烫烫烫|屯屯屯|[ÃÂâäåæçèé][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ¡-¿]|[À-ÿ]{3,}")
+# The most frequent Chinese characters make up a third or more of any real letter's Han
+# characters; text decoded with the wrong CJK codec is made of rare ones (鍏充簬绗).
+_COMMON_HAN = frozenset(
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方"
+    "后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它"
+    "合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条"
+    "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
+    "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
+_HAN = regex.compile(r"\p{Han}")
+_COMMON_HAN_RE = regex.compile("[" + "".join(sorted(_COMMON_HAN)) + "]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why this decoded text is not a letter's text at all, or None."""
+    if not text.strip():
+        return "no text in file"
+    sample = text[:20000]
+    bad = len(_BINARY_CHARS.findall(sample))
+    if bad > max(8, len(sample) * 0.02):
+        return f"binary data, not text ({bad} control or undecodable characters in the first {len(sample)})"
+    return None
+
+
+def mojibake_warning(text: str) -> str | None:
+    sample = text[:20000]
+    hits = _MOJIBAKE.findall(sample)
+    if len(hits) >= 3:
+        return f"text looks mis-decoded (mojibake such as {hits[0]!r}); fields may be missing"
+    han = len(_HAN.findall(sample))
+    if han >= 100 and len(_COMMON_HAN_RE.findall(sample)) / han < 0.12:
+        return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
+    return None

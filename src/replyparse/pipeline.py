@@ -1,9 +1,6 @@
 """The stages joined: read → normalise → segment → extract → record."""
 from __future__ import annotations
 
-import os
-import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -13,11 +10,12 @@ from . import actions as actions_mod
 from . import amounts as amounts_mod
 from .classify import classify
 from .extract import extract_fields
-from .normalize import normalise
-from .read import SUPPORTED_EXTS, Document, read_file
+from .normalize import mojibake_warning, normalise, text_problem
+from .read import Document, read_file
 from .record import NOT_LETTER_WARNING, Record
 from .rules import RuleSet, default_rules
 from .segment import segment, split_letters
+from .walk import display_path, iter_paths
 
 
 def _totals(amounts, role):
@@ -31,42 +29,6 @@ def _totals(amounts, role):
 
 # Bytes that decoded "successfully" into control characters, private-use or replacement
 # characters are binary data; well-known mojibake sequences mean a wrong decoding upstream.
-_BINARY_CHARS = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\p{Co}\p{Cs}]")
-_MOJIBAKE = regex.compile(r"锟斤拷|烫烫烫|屯屯屯|[ÃÂâäåæçèé][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ¡-¿]|[À-ÿ]{3,}")
-# The most frequent Chinese characters make up a third or more of any real letter's Han
-# characters; text decoded with the wrong CJK codec is made of rare ones (鍏充簬绗).
-_COMMON_HAN = frozenset(
-    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方"
-    "后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它"
-    "合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条"
-    "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
-    "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
-_HAN = regex.compile(r"\p{Han}")
-_COMMON_HAN_RE = regex.compile("[" + "".join(sorted(_COMMON_HAN)) + "]")
-
-
-def text_problem(text: str) -> str | None:
-    """Why this decoded text is not a letter's text at all, or None."""
-    if not text.strip():
-        return "no text in file"
-    sample = text[:20000]
-    bad = len(_BINARY_CHARS.findall(sample))
-    if bad > max(8, len(sample) * 0.02):
-        return f"binary data, not text ({bad} control or undecodable characters in the first {len(sample)})"
-    return None
-
-
-def mojibake_warning(text: str) -> str | None:
-    sample = text[:20000]
-    hits = _MOJIBAKE.findall(sample)
-    if len(hits) >= 3:
-        return f"text looks mis-decoded (mojibake such as {hits[0]!r}); fields may be missing"
-    han = len(_HAN.findall(sample))
-    if han >= 100 and len(_COMMON_HAN_RE.findall(sample)) / han < 0.12:
-        return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
-    return None
-
-
 _CUT = regex.compile(r"[。！？!?）)\]】”\"]\s*$")
 
 
@@ -134,23 +96,6 @@ def parse_text(text: str, source: str = "<text>", rules: RuleSet | None = None) 
     """Parse one letter given as text."""
     norm = normalise(text)
     return build_record(norm, source, rules or default_rules())
-
-
-def display_path(path: str | Path) -> str:
-    """The path as text that can be written out: a file name in GBK bytes (common on archives
-    copied from Windows) is shown decoded instead of as undecodable surrogates."""
-    s = str(path)
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:
-        raw = os.fsencode(s)
-        for codec in ("gb18030", "big5"):
-            try:
-                return raw.decode(codec)
-            except UnicodeDecodeError:
-                continue
-        return raw.decode("utf-8", "replace")
 
 
 _PAGE_DOCNUM = regex.compile(r"(?P<prefix>\p{Han}[\p{Han}\w]{0,15}?)\s*[〔\[【(（［]\s*(?P<year>(?:19|20)\d{2})\s*[〕\]】)）］]"
@@ -233,86 +178,6 @@ def parse_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False
     """Parse one file; always returns at least one record (an error record for bad input).
     With ``ocr``, a scanned PDF is read by Tesseract instead of coming back ``needs_ocr``."""
     return parse_document(read_file(path, ocr=ocr), rules)
-
-
-MAX_INPUT_BYTES = 1 << 30  # a compiled PDF of a year's replies is far less; a bigger file is not hashed or read
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a file met on the command line or in a folder is not read: ``skipped`` or ``error``."""
-    status: str
-    reason: str
-
-
-def input_problem(path: str | Path) -> Problem | None:
-    """None for a regular file replyparse may open; else why not. Checked before a file is hashed
-    or opened, so a named pipe never blocks a run and a 20 GB file is never read."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return Problem("error", "no such file")
-    except PermissionError:
-        return Problem("error", "permission denied")
-    except OSError as e:  # a name past the OS limit, a symlink loop, an I/O error
-        return Problem("error", f"cannot read: {e.strerror or e}")
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
-                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
-        return Problem("error", f"not a regular file ({kind})")
-    if st.st_size > MAX_INPUT_BYTES:
-        return Problem("error", f"file too large: {st.st_size} bytes (limit {MAX_INPUT_BYTES})")
-    return None
-
-
-def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named directly, and supported files under folders (recursive, sorted, no link loops)."""
-    for p, problem in iter_inputs(paths):
-        if problem is None:
-            yield p
-
-
-def iter_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Problem | None]]:
-    """Every path met, in order: (path, None) for a file to read — named directly, or under a folder
-    with an extension replyparse reads — and (path, Problem) for one that is not read: a file under a
-    folder in a format replyparse does not read (``skipped``), a folder that cannot be listed, a path
-    that does not exist, a named pipe or device, a file past the size limit (``error``)."""
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            for fp, problem in _walk(p):
-                if problem is None and fp.suffix.lower() not in SUPPORTED_EXTS:
-                    ext = fp.suffix.lower()
-                    problem = Problem("skipped", f"not a format replyparse reads ({ext or 'no extension'})")
-                yield fp, problem or input_problem(fp)
-        else:
-            yield p, input_problem(p)
-
-
-def _walk(root: Path) -> Iterator[tuple[Path, Problem | None]]:
-    """Files under ``root``, sorted, each folder once (symlink loops), with a Problem for each
-    folder that cannot be listed (permission, a path past the OS limit) instead of silence."""
-    seen = set()
-    unlisted: list[OSError] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unlisted.append):
-        while unlisted:
-            e = unlisted.pop(0)
-            yield Path(e.filename or dirpath), Problem("error", f"cannot list folder: {e.strerror or e}")
-        try:
-            st = os.stat(dirpath)
-        except OSError as e:
-            yield Path(dirpath), Problem("error", f"cannot list folder: {e.strerror or e}")
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen:
-            dirnames[:] = []
-            continue
-        seen.add(key)
-        dirnames.sort()
-        for name in sorted(filenames):
-            yield Path(dirpath) / name, None
-    for e in unlisted:
-        yield Path(e.filename or root), Problem("error", f"cannot list folder: {e.strerror or e}")
 
 
 def parse_paths(paths: Iterable[str | Path], rules: RuleSet | None = None, ocr: bool = False) -> Iterator[Record]:

@@ -2,7 +2,7 @@
 processes, or on a Dask cluster, with a result cache, per-file timeouts and a progress bar.
 
 ``run(paths, rules, options)`` is a generator of ``FileResult`` in the sorted input order
-(``pipeline.iter_inputs``), whatever the number of workers or the engine. It streams: paths are
+(``walk.iter_inputs``), whatever the number of workers or the engine. It streams: paths are
 walked lazily, at most ``window`` files are in flight or waiting to be emitted, and each result
 is handed on (and cached) as soon as every earlier file has been.
 
@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import __version__
 from .batch import FileResult, error_result, file_sha256, process_file, unread_result
-from .pipeline import display_path, iter_inputs
+from .walk import display_path, iter_inputs
 from .record import Record
 from .rules import RuleSet, default_rules
 

@@ -709,7 +709,7 @@ class Index:
         Files are parsed with the built-in rules and ``rule_dirs`` over them; when that rule set differs
         from the one the index was built with, every file is parsed again."""
         from .batch import file_sha256
-        from .pipeline import display_path, iter_paths
+        from .walk import display_path, iter_paths
         from .rules import load_rules_cached
 
         t0 = time.perf_counter()

@@ -82,7 +82,7 @@ def _safe(s: str) -> str:
         s.encode("utf-8")
         return s
     except UnicodeEncodeError:
-        from .pipeline import display_path
+        from .walk import display_path
 
         return display_path(s).encode("utf-8", "replace").decode("utf-8")
 
