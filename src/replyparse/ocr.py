@@ -11,7 +11,7 @@ upright (90°/180°/270° pages) and the page skew measured from the lines thems
 cut from the full-resolution page along its own slant and recognised; lines slanted far off the
 page's skew (a seal's arc of text) are dropped; boxes on one deskewed line are joined, so a seal
 or signature over a line does not cut it; the lines then go through the PDF reader's own
-running-header, page-number and paragraph rules (``read._furniture``, ``read._join_lines``)."""
+running-header, page-number and paragraph rules (``read.page_furniture``, ``read.join_pdf_lines``)."""
 from __future__ import annotations
 
 import math
@@ -353,7 +353,7 @@ def page_texts(pages: list[OcrPage]) -> tuple[list[str], dict[str, list[str]]]:
     """The pages' lines through the PDF reader's rules: running headers, footers and page
     numbers off, wrapped lines joined into paragraphs. Returns the page texts and the
     furniture found (页眉 / 页脚)."""
-    from .read import _furniture, _join_lines, _Line
+    from .read import page_furniture, join_pdf_lines, PdfLine
 
     plines, heights = [], []
     for pno, pg in enumerate(pages, 1):
@@ -381,13 +381,13 @@ def page_texts(pages: list[OcrPage]) -> tuple[list[str], dict[str, list[str]]]:
                 size = body
             # a glyph's box: the detector's box is padded by about a fifth of the line height
             pad = 0.18 * (ln.y1 - ln.y0)
-            out.append(_Line(ln.text, ln.x0 * k, ln.x1 * k, H - (ln.y0 + pad) * k, H - (ln.y1 - pad) * k,
+            out.append(PdfLine(ln.text, ln.x0 * k, ln.x1 * k, H - (ln.y0 + pad) * k, H - (ln.y1 - pad) * k,
                              float(size), pno))
             prev = ln
         plines.append(out)
         heights.append(H)
-    body, headers, footers = _furniture(plines, heights)
-    joined = _join_lines(body)
+    body, headers, footers = page_furniture(plines, heights)
+    joined = join_pdf_lines(body)
     meta = {}
     if headers:
         meta["页眉"] = headers

@@ -600,7 +600,7 @@ def read_legacy_word(path: Path) -> Document:
 # ---------------------------------------------------------------- PDF
 
 @dataclass
-class _Line:
+class PdfLine:
     text: str
     x0: float
     x1: float
@@ -674,7 +674,7 @@ def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> 
     return "".join(chars), where
 
 
-def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], int, int]:
+def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[PdfLine], int, int]:
     """Lines of one page with their geometry; fake-bold doubles removed. Returns lines,
     garbage character count and text character count."""
     import pypdfium2.raw as pr
@@ -690,7 +690,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
         u += 2 if ord(ch) > 0xFFFF else 1
     aligned = u == n
     raw = textpage.raw
-    lines: list[_Line] = []
+    lines: list[PdfLine] = []
     garbage = len(_GARBAGE_CHARS.findall(text))
     try:
         garbage += sum(1 for i in range(0, n, max(1, n // 60)) if pr.FPDFText_HasUnicodeMapError(raw, i) == 1)
@@ -717,7 +717,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
         if seg in ("\r\n", "\r", "\n") or not seg.strip():
             continue
         if not aligned:
-            lines.append(_Line(seg.strip(), 0.0, 0.0, 0.0, 0.0, 0.0, pno))
+            lines.append(PdfLine(seg.strip(), 0.0, 0.0, 0.0, 0.0, 0.0, pno))
             continue
         seg, where = _visual_order(seg, start, box, loose_box, fontsize, generated)
         chars = list(seg)
@@ -753,7 +753,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[_Line], in
             if abs(mid[0] - b0[0]) < 2 * max(b0[2] - b0[0], 1.0):
                 s = s[:half]
                 b1 = box(idx[half - 1])
-        lines.append(_Line(s, b0[0], max(b1[2], b0[2]), max(b0[3], b1[3]), min(b0[1], b1[1]), float(size), pno))
+        lines.append(PdfLine(s, b0[0], max(b1[2], b0[2]), max(b0[3], b1[3]), min(b0[1], b1[1]), float(size), pno))
     return lines, garbage, visible
 
 
@@ -762,7 +762,7 @@ def _percentile(vals: list[float], q: float) -> float:
     return vals[min(len(vals) - 1, max(0, int(round(q * (len(vals) - 1)))))] if vals else 0.0
 
 
-def _furniture(pages: list[list[_Line]], heights: list[float]) -> tuple[list[list[_Line]], list[str], list[str]]:
+def page_furniture(pages: list[list[PdfLine]], heights: list[float]) -> tuple[list[list[PdfLine]], list[str], list[str]]:
     """Split running headers, footers and page numbers off the body lines."""
     def key(t):
         return regex.sub(r"\d+", "#", regex.sub(r"\s+", "", t))
@@ -806,7 +806,7 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> tuple[list[lis
     return body, headers, footers
 
 
-def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
+def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
     """Rebuild paragraphs from wrapped lines: a full-width line that does not end a sentence
     continues on the next line unless that one starts a new paragraph (indent, numbered point,
     salutation, date); a wide vertical gap is a blank line."""
@@ -820,7 +820,7 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
     left = _percentile([ln.x0 for ln in all_lines], 0.1)
     wide = [ln.x1 for ln in all_lines if len(ln.text) >= 8]
     right = _percentile(wide, 0.8) if wide else max(ln.x1 for ln in all_lines)
-    def is_indented(ln: _Line) -> bool:
+    def is_indented(ln: PdfLine) -> bool:
         return left + 1.5 * w <= ln.x0 <= left + 2.6 * w
 
     centre = (left + right) / 2
@@ -832,7 +832,7 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
                 pitches.append(d)
     pitch = _percentile(pitches, 0.2) if pitches else 1.5 * w  # body line pitch, not the blank-line gaps
 
-    def full(ln: _Line) -> bool:
+    def full(ln: PdfLine) -> bool:
         # a line that stops short of the margin without ending a sentence was still wrapped: line
         # breaking rules (no “ at a line end, no break inside 2021-2022) leave a gap of a few characters
         # (only a line at the margin or the paragraph indent: a centred title is as wide as it is)
@@ -851,15 +851,15 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
     indented_starts = sum(1 for ln in starts if is_indented(ln))
     uses_indent = indented >= 2 or indented_starts > len(starts) - indented_starts
 
-    def centred(ln: _Line) -> bool:
+    def centred(ln: PdfLine) -> bool:
         return abs((ln.x0 + ln.x1) / 2 - centre) < w and ln.x0 > left + 1.2 * w and ln.x1 < right - 1.2 * w
 
-    def pushed(cur: _Line, nxt: _Line) -> bool:
+    def pushed(cur: PdfLine, nxt: PdfLine) -> bool:
         # a number or Latin word that did not fit went to the next line whole: 资金 / 1,234,500元
         m = _WORD_START.match(nxt.text)
         return bool(m) and cur.x1 + (len(m.group(0)) * 0.6 + 0.3) * cur.size >= right - 0.3 * cur.size
 
-    def continues(cur: _Line, nxt: _Line) -> bool:
+    def continues(cur: PdfLine, nxt: PdfLine) -> bool:
         if not cur.size or not nxt.size or not (full(cur) or pushed(cur, nxt)):
             return False
         t = nxt.text
@@ -888,7 +888,7 @@ def _join_lines(pages: list[list[_Line]]) -> list[list[str]]:
     lowest = min(ln.bottom for ln in all_lines)  # the last line of a full page
     firsts = [lines[0].bottom for lines in pages if lines and lines[0].size]
     highest = max(firsts) if firsts else 0.0  # the first line of a page
-    prev: _Line | None = None
+    prev: PdfLine | None = None
     last_page = -1  # the page of the last line written out
     for pi, lines in enumerate(pages):
         if not lines:
@@ -978,8 +978,8 @@ def read_pdf(path: Path) -> Document:
     if bad:
         doc.warnings.append(f"unreadable text on page{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))} "
                             "(font without Unicode map, (cid:N) garbage): its content is missing")
-    body, headers, footers = _furniture(pages, heights)
-    joined = _join_lines(body)
+    body, headers, footers = page_furniture(pages, heights)
+    joined = join_pdf_lines(body)
     doc.pages = ["\n".join(lines) for lines in joined]
     if headers:
         doc.page_meta["页眉"] = " / ".join(headers[:5])
