@@ -287,8 +287,8 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
     any a rule file declares, from the rules of every header family (default: all of them)."""
     families = families or ruleset.header_families()
-    fields = frozenset(ruleset.field_names())
-    types = {f.name: f.type for f in ruleset.extra_fields}
+    fields = frozenset(f.name for f in ruleset.fields())
+    types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
     cands: dict[str, list[Candidate]] = {}
     present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
     # each segment's text, cut once for all the rules, with the rule words it holds (one pass)

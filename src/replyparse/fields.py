@@ -11,9 +11,6 @@ from dataclasses import dataclass
 
 from .record import HEADER_FIELDS, LIST_FIELDS
 
-TYPES = ("text", "date", "int", "list", "bool")
-
-
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -30,3 +27,9 @@ BUILTIN_FIELDS = tuple(FieldSpec(f, _BUILTIN_TYPES.get(f, "text"), family="(buil
 # the families of the built-in rule files that are not header families, and what they are
 BUILTIN_KINDS = {"letter": "letter", "segment": "segment", "money": "money", "roles": "roles", "actions": "actions",
                  "ocr": "repair"}
+
+
+def family_kind(family: str, declared: dict[str, str]) -> str:
+    """What a family's rules are for: what its file says (``kind:``), else the built-in family's
+    kind, else a header family (a new rule file fills letter fields)."""
+    return declared.get(family) or BUILTIN_KINDS.get(family, "header")

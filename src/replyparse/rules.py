@@ -97,9 +97,9 @@ class RuleSet:
         return self.families.get(family, [])
 
     def kind(self, family: str) -> str:
-        from .fields import BUILTIN_KINDS
+        from .fields import family_kind
 
-        return self.kinds.get(family) or BUILTIN_KINDS.get(family, "header")
+        return family_kind(family, self.kinds)
 
     def of_kind(self, kind: str) -> list[Rule]:
         """The rules of every family of this kind (a region's own ``actions_local.yaml`` beside
@@ -124,15 +124,21 @@ class RuleSet:
 
     def header_families(self) -> tuple[str, ...]:
         """The families that fill letter fields: the built-in ones in their order, then the others."""
-        from .extract import HEADER_FAMILIES
+        if "header_families" not in self._memo:
+            from .extract import HEADER_FAMILIES
 
-        fams = [f for f in self.families if self.kind(f) == "header"]
-        return tuple(f for f in HEADER_FAMILIES if f in fams) + tuple(sorted(f for f in fams if f not in HEADER_FAMILIES))
+            fams = [f for f in self.families if self.kind(f) == "header"]
+            self._memo["header_families"] = (tuple(f for f in HEADER_FAMILIES if f in fams)
+                                             + tuple(sorted(f for f in fams if f not in HEADER_FAMILIES)))
+        return self._memo["header_families"]
 
-    def field_names(self) -> tuple[str, ...]:
-        from .record import HEADER_FIELDS
+    def fields(self) -> tuple:
+        """The letter's fields (``fields.FieldSpec``): the spec's, then those rule files declare."""
+        if "fields" not in self._memo:
+            from .fields import BUILTIN_FIELDS
 
-        return HEADER_FIELDS + tuple(f.name for f in self.extra_fields)
+            self._memo["fields"] = BUILTIN_FIELDS + tuple(self.extra_fields)
+        return self._memo["fields"]
 
     def compile(self, family: str, text: str, flags=0):
         """Compile an ad-hoc pattern with the family's defs (for code that builds a pattern from a list)."""
@@ -245,8 +251,9 @@ def _read_rule_file(path) -> bytes:
 # cached per user, keyed by every rule file's bytes, their folders and the versions that shape it.
 
 def cache_dir() -> Path:
-    base = os.environ.get("REPLYPARSE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "replyparse" if not os.environ.get("REPLYPARSE_CACHE_DIR") else Path(base)
+    if os.environ.get("REPLYPARSE_CACHE_DIR"):
+        return Path(os.environ["REPLYPARSE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "replyparse"
 
 
 def _cache_key(version: str, dirs, files, required: tuple) -> str:
@@ -356,7 +363,7 @@ def _declared_fields(declared: dict, kinds: dict, raw_rules: dict) -> tuple:
     """The fields rule files declare, checked: a new name, and every rule of a new header family
     fills a field that exists (else its values would vanish without a word)."""
     from .extract import HEADER_FAMILIES, GROUP_ALIASES
-    from .fields import BUILTIN_KINDS, FieldSpec
+    from .fields import FieldSpec, family_kind
     from .record import HEADER_FIELDS, Record
 
     taken = set(Record.__dataclass_fields__)
@@ -368,8 +375,7 @@ def _declared_fields(declared: dict, kinds: dict, raw_rules: dict) -> tuple:
                              fd.get("description", "")))
     known = set(HEADER_FIELDS) | set(declared)
     for family, by_id in raw_rules.items():
-        kind = kinds.get(family) or BUILTIN_KINDS.get(family, "header")
-        if kind != "header" or family in HEADER_FAMILIES:
+        if family_kind(family, kinds) != "header" or family in HEADER_FAMILIES:
             continue
         for rid, (r, path) in by_id.items():
             target = r.get("field") or GROUP_ALIASES.get(family, family)
@@ -419,13 +425,6 @@ def with_prefilter(compiled):
         return compiled
     lits = required_literals(compiled.pattern, ignore_case=bool(compiled.flags & regex.IGNORECASE))
     return FilteredPattern(compiled.pattern, compiled.flags, lits, compiled)
-
-
-def may_match(pattern, text: str) -> bool:
-    """False when the pattern's prefilter says it cannot match anywhere in ``text`` (a region
-    holding many sentences or slices), so a caller can drop the rule before looping over them."""
-    may = getattr(pattern, "_may", None)
-    return may is None or may(text)
 
 
 def search(pattern, text: str, timeout: float = 0.5):

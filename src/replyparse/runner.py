@@ -389,7 +389,7 @@ class DaskEngine(_Engine):
         self._ruleset = rules
         self.rules = self.client.scatter(rules, broadcast=True, hash=False)
         self.pending: list[tuple[int, str, str | None]] = []  # submitted, not yet in a task
-        self.futures: dict = {}  # future -> (items [(idx, path, sha)], submitted, single file?)
+        self.futures: dict = {}  # future -> (items [(idx, path, sha)], submitted)
         self.in_flight = 0
 
     def free(self):
@@ -407,13 +407,22 @@ class DaskEngine(_Engine):
             return
         size = max(1, min(self.batch, -(-len(self.pending) // self.threads)))
         for i in range(0, len(self.pending), size):
-            self._send(self.pending[i:i + size], single=False)
+            self._send(self.pending[i:i + size])
         self.pending = []
 
-    def _send(self, items, single: bool) -> None:
+    def _send(self, items) -> None:
         fut = self.client.submit(work_batch, [(idx, str(path)) for idx, path, _ in items], self.rules, self.ocr,
                                  pure=False)
-        self.futures[fut] = (items, time.monotonic(), single)
+        self.futures[fut] = (items, time.monotonic())
+
+    def _one_by_one(self, items) -> bool:
+        """A batch that failed or stalled is sent again a file a task, to find the file at fault;
+        False for a single file: that file is the one."""
+        if len(items) == 1:
+            return False
+        for it in items:
+            self._send([it])
+        return True
 
     def wait(self, timeout):
         from dask.distributed import wait as dwait
@@ -423,7 +432,7 @@ class DaskEngine(_Engine):
             return []
         now = time.monotonic()
         if self.timeout:
-            timeout = max(0.01, min(timeout, min(t + self._limit(items) - now for items, t, _ in self.futures.values())))
+            timeout = max(0.01, min(timeout, min(t + self._limit(items) - now for items, t in self.futures.values())))
         try:
             done, _ = dwait(list(self.futures), timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:
@@ -437,10 +446,8 @@ class DaskEngine(_Engine):
             out += [(idx, res, None) for idx, res in batch]
         for f in done:
             if f in self.futures:
-                items, t, single = self.futures.pop(f)
-                if not single:  # find the file that failed: each on its own
-                    for it in items:
-                        self._send([it], single=True)
+                items, t = self.futures.pop(f)
+                if self._one_by_one(items):
                     continue
                 try:
                     exc = f.exception(timeout=1)
@@ -451,13 +458,11 @@ class DaskEngine(_Engine):
                                               time.monotonic() - t, transient=True), None))
         if self.timeout:
             now = time.monotonic()
-            late = [f for f, (items, t, _) in self.futures.items() if now - t >= self._limit(items)]
+            late = [f for f, (items, t) in self.futures.items() if now - t >= self._limit(items)]
             for f in late:
-                items, t, single = self.futures.pop(f)
+                items, t = self.futures.pop(f)
                 self._stop(f)
-                if not single:
-                    for it in items:
-                        self._send([it], single=True)
+                if self._one_by_one(items):
                     continue
                 idx, path, sha = items[0]
                 out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t,
