@@ -33,7 +33,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))  # fixtures.gold_queries: the queries the search tests ask
 
+from fixtures.gold_queries import gold_queries, middle  # noqa: E402
 from replyparse.pipeline import parse_paths  # noqa: E402
 from replyparse.search import Index, tokens  # noqa: E402
 
@@ -98,13 +100,6 @@ def synthesise(base: list[dict], n: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def middle(text: str, n: int = 12) -> str:
-    """``n`` characters cut from the middle of ``text`` (all of it when shorter)."""
-    if len(text) <= n:
-        return text
-    start = (len(text) - n) // 2
-    return text[start:start + n]
-
 
 KINDS = ("proposer", "doc number", "title piece", "title piece (Traditional)", "text piece", "two words",
          "one word", "word + filter")
@@ -161,17 +156,8 @@ def real_hit_rate(batches: list[Path], db: Path, jobs: int | None) -> None:
         total = []
         for b in batches:
             res: dict[str, list[bool]] = {}
-            for g in sorted(b.glob("*.gold.json")):
-                gold = json.loads(g.read_text("utf-8"))
-                if not gold.get("is_reply_letter"):
-                    continue
-                path = os.path.abspath(g.with_name(g.name[: -len(".gold.json")] + ".txt"))
-                for kind, q in (("doc number", gold.get("doc_number")),
-                                ("first proposer", (gold.get("proposers") or [None])[0]),
-                                ("title piece", middle(gold["proposal_title"]) if gold.get("proposal_title") else None)):
-                    if q:
-                        found = any(path in h.paths for h in ix.search(q, limit=5).hits)
-                        res.setdefault(kind, []).append(found)
+            for _, path, kind, q in gold_queries(b):
+                res.setdefault(kind, []).append(any(path in h.paths for h in ix.search(q, limit=5).hits))
             flat = [x for v in res.values() for x in v]
             total += flat
             print(f"  {b.name}: {sum(flat)}/{len(flat)} = {sum(flat) / len(flat):.3f}  ("

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.gold_queries import gold_queries, middle
 from replyparse.export import es_mapping, export_es_bulk
 from replyparse.search import (SCHEMA_VERSION, Index, IndexUnreadable, match_expression, normalise_query, parse_yuan,
                                plan_query, snippet, tokens)
@@ -390,11 +391,6 @@ def _jsonl_index(tmp_path, recs, name="f"):
     return ix, jl
 
 
-def _middle(text: str, n: int = 12) -> str:
-    start = max(0, (len(text) - n) // 2)
-    return text[start:start + n]
-
-
 def test_fragments_match_wherever_they_stand(tmp_path):
     """Pieces cut at any character, across a line break, typed with ASCII punctuation or in
     Traditional, find the letter; jieba would cut them at other places."""
@@ -555,20 +551,11 @@ def test_real_batches_hit_rate(tmp_path):
         misses, rates = [], {}
         for b in batches:
             found = []
-            for g in sorted(b.glob("*.gold.json")):
-                gold = json.loads(g.read_text("utf-8"))
-                if not gold.get("is_reply_letter"):
-                    continue
-                path = os.path.abspath(g.with_name(g.name[: -len(".gold.json")] + ".txt"))
-                for kind, q in (("doc_number", gold.get("doc_number")),
-                                ("proposer", (gold.get("proposers") or [None])[0]),
-                                ("title", _middle(gold["proposal_title"]) if gold.get("proposal_title") else None)):
-                    if not q:
-                        continue
-                    ok = any(path in h.paths for h in ix.search(q, limit=5).hits)
-                    found.append(ok)
-                    if not ok:
-                        misses.append((b.name, g.name, kind, q))
+            for name, path, kind, q in gold_queries(b):
+                ok = any(path in h.paths for h in ix.search(q, limit=5).hits)
+                found.append(ok)
+                if not ok:
+                    misses.append((b.name, name, kind, q))
             assert len(found) > 100, b
             rates[b.name] = sum(found) / len(found)
         assert min(rates.values()) >= 0.97, (rates, misses)

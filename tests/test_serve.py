@@ -18,14 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.gold_queries import middle
+
 from replyparse.search import Index
 from replyparse.serve import MARK, api_search, make_server, segments
 
-
-
-def _middle(text: str, n: int = 12) -> str:
-    start = max(0, (len(text) - n) // 2)
-    return text[start:start + n]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +73,7 @@ def test_segments_split_marks():
 
 def test_api_finds_a_title_piece_with_facets(db, gold_letter):
     path, gold = gold_letter
-    q = _middle(gold["proposal_title"])
+    q = middle(gold["proposal_title"])
     res = api_search(db, {"q": [q]})
     assert any(path in h["paths"] for h in res["hits"][:5]), q
     hit = next(h for h in res["hits"] if path in h["paths"])
@@ -135,7 +132,7 @@ RESULTS = """[...document.querySelectorAll('#results li')].map(li => ({
 
 def test_page_typed_query_lists_the_letter_with_hits_marked(browser, server, gold_letter):
     path, gold = gold_letter
-    q = _middle(gold["proposal_title"])
+    q = middle(gold["proposal_title"])
     browser.call("Page.navigate", url=server + "/")
     browser.wait_for("document.readyState === 'complete' && document.body.dataset.state === 'done'")
     browser.eval("document.body.dataset.state = ''; document.getElementById('q').focus()")
