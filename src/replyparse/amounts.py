@@ -52,6 +52,7 @@ class _Ctx:
     line: tuple[int, int]
     in_zone: bool
     unit: bool
+    fields: dict  # the letter's header fields, for rules with a ``letter`` condition
 
 
 def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, int]:
@@ -108,6 +109,10 @@ def _rule_matches(rule, text: str, ctx: _Ctx, s) -> bool:
     unit = rule.get("unit")
     if unit is not None and bool(unit) != ctx.unit:
         return False
+    for field, p in (rule.get("letter") or {}).items():
+        value = ctx.fields.get(field)
+        if not isinstance(value, str) or not search(p, value):
+            return False
     if rule.pattern is not None and not search(rule.pattern, text[s.start:s.end]):
         return False
     for key, part in (("before", before), ("after", after), ("context", text[a:b])):
@@ -273,10 +278,13 @@ _PART_LEAD = regex.compile(r"其中")
 # --------------------------------------------------------------------------- entry point
 
 
-def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None = None) -> list[Amount]:
-    """The amounts of ``text`` with their roles. When ``warnings`` is given, what a reviewer
-    should check is appended to it: an amount whose role is unsure (``role unsure: 12万元 at
-    345``), an amount left out because its leading digit was lost to mojibake."""
+def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None = None,
+                    fields: dict | None = None) -> list[Amount]:
+    """The amounts of ``text`` with their roles. ``fields`` are the letter's header fields
+    (``extract.extract_fields``), which rules with a ``letter`` condition read. When
+    ``warnings`` is given, what a reviewer should check is appended to it: an amount whose role
+    is unsure (``role unsure: 12万元 at 345``), an amount left out because its leading digit
+    was lost to mojibake."""
     spans = sorted(_money_spans(text, ruleset, warnings), key=lambda s: s.start)
     if not spans:
         return []
@@ -289,7 +297,7 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
                    clause=_bounds(text, s.start, s.end, _CLAUSE_END),
                    line=_bounds(text, s.start, s.end, _LINE_END, limit=200),
                    in_zone=any(a <= s.start and s.end <= b for a, b, _ in zones),
-                   unit=_is_unit(text, s))
+                   unit=_is_unit(text, s), fields=fields or {})
         prev = amounts[-1] if amounts else None
         role, rid, unsure = _decide(rules, text, ctx, s, prev, ctxs[-1] if ctxs else None, amounts)
         if unsure and warnings is not None:

@@ -407,16 +407,23 @@ def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
         if k in _KNOWN:
             continue
         if isinstance(v, str) and k in ("before", "after", "not_before", "not_after", "context", "purpose", "funder"):
-            text = expand_defs(v, defs, str(path), rid, line)
-            try:
-                v = with_prefilter(regex.compile(text, regex.V0))
-            except regex.error as e:
-                raise RuleError(f"{path}:{line}: rule {rid}: bad regex in {k}: {e}") from None
+            v = _compile_param(expand_defs(v, defs, str(path), rid, line), path, line, rid, k)
+        elif k == "letter" and isinstance(v, dict):
+            # a condition on the letter's own fields (its proposal title names money): field -> regex
+            v = {f: _compile_param(expand_defs(str(pat), defs, str(path), rid, line), path, line, rid, f"letter.{f}")
+                 for f, pat in v.items()}
         params[k] = v
     seg = r.get("segment", "any")
     return Rule(id=rid, family=family, pattern=compiled, source=source, file=str(path), line=line,
                 segment=tuple(seg) if isinstance(seg, list) else (seg,), field=r.get("field"),
                 value=r.get("value"), priority=int(r.get("priority", 0)), params=params)
+
+
+def _compile_param(text: str, path: Path, line: int, rid: str, key: str):
+    try:
+        return with_prefilter(regex.compile(text, regex.V0))
+    except regex.error as e:
+        raise RuleError(f"{path}:{line}: rule {rid}: bad regex in {key}: {e}") from None
 
 
 def with_prefilter(compiled):
