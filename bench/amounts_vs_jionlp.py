@@ -4,7 +4,7 @@
 
 For each corpus (default: both real batches, ``shared/corpus/real`` and ``real-2``), reads
 ``NAME.txt`` of the clean subset (gold ``script`` != garbled) in place, normalises it with
-``replyparse.normalize.normalise``, and compares the amounts each tool finds with the gold
+``replyparse.text.normalize.normalise``, and compares the amounts each tool finds with the gold
 ``amounts`` as multisets of ``value_yuan``. Prints, per batch, both tools' precision, recall
 and F1 side by side and their throughput (letters per second), measured in the same run.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from replyparse.money import find_money  # noqa: E402
-from replyparse.normalize import normalise  # noqa: E402
-from replyparse.rules import default_rules  # noqa: E402
+from replyparse.extract.money import find_money  # noqa: E402
+from replyparse.text.normalize import normalise  # noqa: E402
+from replyparse.engine.rules import default_rules  # noqa: E402
 
 DEFAULT_CORPORA = [ROOT.parent / "shared" / "corpus" / "real", ROOT.parent / "shared" / "corpus" / "real-2"]
 

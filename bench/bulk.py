@@ -52,7 +52,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 def templates(clean: bool = False) -> list[dict]:
     """The corpus letters with their gold; ``clean``: only texts a Word/PDF file can hold."""
-    from replyparse.read import decode_bytes
+    from replyparse.readers.text import decode_bytes
 
     out = []
     for txt in sorted(CORPUS.glob("*.txt")):
@@ -116,7 +116,7 @@ def _writer(fmt: str):
 
 def render_available(fmt: str) -> str | None:
     """Why this format cannot be benchmarked yet, or None."""
-    from replyparse.read import SUPPORTED_EXTS
+    from replyparse.readers.document import SUPPORTED_EXTS
 
     try:
         from fixtures import render
@@ -125,7 +125,7 @@ def render_available(fmt: str) -> str | None:
     if not hasattr(render, f"to_{fmt}"):
         return f"tests/fixtures/render.py has no to_{fmt}"
     if f".{fmt}" not in SUPPORTED_EXTS:
-        return f"replyparse.read has no .{fmt} reader yet"
+        return f"replyparse.readers has no .{fmt} reader yet"
     return None
 
 
@@ -134,12 +134,13 @@ def render_available(fmt: str) -> str | None:
 
 def child(args) -> None:
     """One measured run in this fresh process; prints a JSON line."""
-    from replyparse.walk import iter_paths
-    from replyparse.read import read_file
-    from replyparse.rules import default_rules
-    from replyparse.runner import RunOptions, RunStats, run
+    from replyparse.run.walk import iter_paths
+    from replyparse.readers import read_file
+    from replyparse.engine.rules import default_rules
+    from replyparse.run.options import RunOptions, RunStats
+    from replyparse.run.runner import run
 
-    from replyparse.batch import process_file
+    from replyparse.run.batch import process_file
 
     paths = args.paths
     rules = default_rules()
@@ -319,7 +320,8 @@ def dask_vs_workers(paths: list[Path], work: Path, cores: int) -> None:
     except ImportError:
         print("\ndask: skipped (pip install 'replyparse[dask]')")
         return
-    from replyparse.runner import RunOptions, RunStats, run
+    from replyparse.run.options import RunOptions, RunStats
+    from replyparse.run.runner import run
 
     t0 = time.perf_counter()
     list(run(paths, options=RunOptions(workers=2, quiet=True), stats=RunStats()))
@@ -332,7 +334,7 @@ def dask_vs_workers(paths: list[Path], work: Path, cores: int) -> None:
         dask = time.perf_counter() - t0
     print(f"\n{len(paths)} .txt letters, wall: --workers 2 {local:.1f} s, Dask LocalCluster of 2 workers "
           f"{dask:.1f} s = {dask / local:.2f}x  {ok(dask <= local * 1.05)} no slower (batches of "
-          f"{__import__('replyparse.runner').runner.DaskEngine.BATCH} files a task)")
+          f"{__import__('replyparse.run.engines').run.engines.DaskEngine.BATCH} files a task)")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ def scan_pages(printed: Path, kind: str, rng: random.Random):
 def make_batch(letters, kind: str, where: Path, seed: int) -> dict[str, int]:
     """Scans of the letters in ``where``; returns name → pages."""
     from fixtures import render
-    from replyparse.read import read_file
+    from replyparse.readers import read_file
 
     rng = random.Random(f"{seed}-{kind}")
     where.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,8 @@ sys.path.insert(0, str(REPO / "tests"))  # fixtures.gold_queries: the queries th
 
 from fixtures.gold_queries import gold_queries, middle  # noqa: E402
 from replyparse.pipeline import parse_paths  # noqa: E402
-from replyparse.search import Index, tokens  # noqa: E402
+from replyparse.search.index import Index
+from replyparse.search.tokenise import tokens  # noqa: E402
 
 REAL = [REPO.parent / "shared" / "corpus" / "real", REPO.parent / "shared" / "corpus" / "real-2"]
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from replyparse.batch import process_file
-from replyparse.walk import iter_paths
+from replyparse.run.batch import process_file
+from replyparse.run.walk import iter_paths
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

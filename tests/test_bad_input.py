@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from replyparse.batch import process_file
+from replyparse.run.batch import process_file
 from replyparse.pipeline import parse_text
-from replyparse.walk import iter_paths
+from replyparse.run.walk import iter_paths
 
 GOOD = "关于第十届人大三次会议第12号建议的答复\n王某代表：\n您提出的《关于修缮老街排水沟的建议》收悉，现答复如下：\n已安排资金进行维修。\n城关镇建设办\n2021年6月1日\n"
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from replyparse import cli
-from replyparse.walk import iter_paths
-from replyparse.runner import SLOW_ENV, RunOptions, RunStats, run
+from replyparse.run.walk import iter_paths
+from replyparse.run.engines import SLOW_ENV
+from replyparse.run.options import RunOptions, RunStats
+from replyparse.run.runner import run
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -97,7 +99,7 @@ def test_cli_streams_and_a_killed_run_resumes(letters, tmp_path):
     paths = list(iter_paths([letters]))
     out, cache = tmp_path / "out.jsonl", tmp_path / "cache"
     env = dict(os.environ, **{SLOW_ENV: f"{paths[-1].name}:120"})
-    cmd = [sys.executable, "-m", "replyparse.cli", "parse", str(letters), "-o", str(out), "--cache", str(cache),
+    cmd = [sys.executable, "-m", "replyparse", "parse", str(letters), "-o", str(out), "--cache", str(cache),
            "--workers", "1", "--timeout", "0"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -12,7 +12,8 @@ import pytest
 from fixtures import render
 from replyparse.evaluate import evaluate
 from replyparse.pipeline import parse_document, parse_file
-from replyparse.read import Document, read_file
+from replyparse.readers.document import Document
+from replyparse.readers import read_file
 from replyparse.record import HEADER_FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -233,15 +234,15 @@ def test_broken_files_give_error_records(tmp_path):
                                           ("ideographTraditional", 2, "乙"), ("decimalEnclosedCircle", 3, "③"),
                                           ("upperRoman", 4, "IV"), ("bullet", 1, "")])
 def test_word_number_formats(fmt, n, want):
-    from replyparse.read import format_number
+    from replyparse.readers.docx import format_number
 
     assert format_number(n, fmt) == want
 
 
 def test_legacy_doc_without_libreoffice_says_what_to_install(tmp_path, monkeypatch):
-    from replyparse import read
+    from replyparse.readers import legacy_doc
 
-    monkeypatch.setattr(read, "find_soffice", lambda: None)
+    monkeypatch.setattr(legacy_doc, "find_soffice", lambda: None)
     p = tmp_path / "old.doc"
     p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     doc = read_file(p)
@@ -254,7 +255,7 @@ def test_legacy_doc_without_libreoffice_says_what_to_install(tmp_path, monkeypat
 def soffice_converted(rendered, tmp_path_factory):
     """The .docx renderings converted by LibreOffice: every one to PDF (a producer with its own
     page size, line breaking, font fallback and drawing order), a dozen to legacy .doc."""
-    from replyparse.read import find_soffice
+    from replyparse.readers.legacy_doc import find_soffice
 
     soffice = find_soffice()
     if soffice is None:

@@ -13,7 +13,7 @@ import pytest
 
 from fixtures import render
 from replyparse import cli
-from replyparse.batch import process_file
+from replyparse.run.batch import process_file
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"

@@ -38,7 +38,7 @@ def wheel_venv(tmp_path_factory) -> Path:
 
 
 def test_wheel_ships_the_rules_and_finds_them_in_the_package(wheel_venv, tmp_path):
-    code = ("import replyparse, replyparse.rules as r; rs = r.load_rules(); "
+    code = ("import replyparse, replyparse.engine.rules as r; rs = r.load_rules(); "
             "print(replyparse.__file__); print(r.builtin_rules_dir()); print(len(rs.families))")
     out = _run([wheel_venv / "bin" / "python", "-c", code], cwd=tmp_path).stdout.splitlines()
     assert out[0].startswith(str(wheel_venv)), out  # the wheel's copy, not the checkout's
@@ -46,7 +46,9 @@ def test_wheel_ships_the_rules_and_finds_them_in_the_package(wheel_venv, tmp_pat
     assert int(out[2]) >= 14
     installed = Path(out[1])
     assert (installed / "jieba_userdict.txt").is_file() and (installed / "money.yaml").is_file()
-    assert (Path(out[0]).parent / "rules_schema.json").is_file()
+    package = Path(out[0]).parent
+    for data in ("engine/rules_schema.json", "out/report_assets/page.html", "search/serve_assets/index.html"):
+        assert (package / data).is_file(), data
 
 
 def test_wheel_records_equal_the_editable_install(wheel_venv, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from replyparse import parse_file
 from replyparse.evaluate import evaluate
 from replyparse.record import HEADER_FIELDS, Record
-from replyparse.read import decode_bytes
+from replyparse.readers.text import decode_bytes
 
 SPEC_FIELDS = ["source", "is_reply_letter", "doc_number", "issuer", "title", "proposal_kind", "body", "term",
                "session", "proposal_no", "proposers", "proposal_title", "handling_category", "public", "date",
@@ -86,7 +86,7 @@ def test_eval_on_own_corpus(corpus_dir):
 def test_parse_command_writes_one_record_per_letter(tmp_path, corpus_dir):
     out = tmp_path / "out.jsonl"
     files = sorted(corpus_dir.glob("*.txt"))
-    proc = subprocess.run([sys.executable, "-m", "replyparse.cli", "parse", *map(str, files[:5]), "-o", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "replyparse", "parse", *map(str, files[:5]), "-o", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     recs = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
@@ -95,16 +95,16 @@ def test_parse_command_writes_one_record_per_letter(tmp_path, corpus_dir):
 
 
 def test_eval_command_prints_per_field_scores(real_dir):
-    proc = subprocess.run([sys.executable, "-m", "replyparse.cli", "eval", str(real_dir), "--subset", "garbled"],
+    proc = subprocess.run([sys.executable, "-m", "replyparse", "eval", str(real_dir), "--subset", "garbled"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "header micro" in proc.stdout and "doc_number" in proc.stdout and "subset garbled" in proc.stdout
 
 
 def test_segments_of_the_seed_letter(real_dir):
-    from replyparse.normalize import normalise
-    from replyparse.rules import default_rules
-    from replyparse.segment import segment
+    from replyparse.text.normalize import normalise
+    from replyparse.engine.rules import default_rules
+    from replyparse.extract.segment import segment
 
     text = normalise((real_dir / "seed-xishan-270.txt").read_text("utf-8"))
     seg = segment(text, default_rules())

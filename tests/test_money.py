@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from replyparse.examples import run_examples
-from replyparse.money import amounts_json, find_money, value_of
-from replyparse.rules import default_rules
+from replyparse.engine.examples import run_examples
+from replyparse.extract.money import amounts_json, find_money, value_of
+from replyparse.engine.rules import default_rules
 
 
 def _money_examples():
@@ -25,11 +25,11 @@ def test_money_has_examples():
 
 @pytest.mark.parametrize("ex", _money_examples(), ids=lambda e: e.text[:30])
 def test_money_example(ex):
-    from replyparse.examples import Failure, _matches, values_for
+    from replyparse.engine.examples import Failure, matches_expected, values_for
 
     got = values_for(ex, default_rules())
     for k, v in ex.expect.items():
-        assert _matches(v, got.get(k)), str(Failure(ex, k, v, got.get(k)))
+        assert matches_expected(v, got.get(k)), str(Failure(ex, k, v, got.get(k)))
 
 
 def test_run_examples_money_clean():
@@ -200,10 +200,10 @@ def test_role_sure_when_a_cue_fires():
 
 
 def test_role_unsure_when_equal_cues_disagree():
-    from replyparse.amounts import extract_amounts
-    from replyparse.normalize import normalise
-    from replyparse.rules import load_rules
-    from replyparse.segment import segment
+    from replyparse.extract.roles import extract_amounts
+    from replyparse.text.normalize import normalise
+    from replyparse.engine.rules import load_rules
+    from replyparse.extract.segment import segment
 
     # two cues of the same weight: a body decided to spend (allocated), the money is a firm's (other)
     rules = load_rules()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from fixtures import render
-from replyparse.batch import process_file
+from replyparse.run.batch import process_file
 from replyparse.pipeline import parse_file
-from replyparse.walk import iter_paths
-from replyparse.read import read_file
+from replyparse.run.walk import iter_paths
+from replyparse.readers import read_file
 from replyparse.record import HEADER_FIELDS
-from replyparse.tables import to_frames
+from replyparse.out.tables import to_frames
 
 
 def _key(rec) -> dict:
@@ -79,15 +79,15 @@ def test_no_single_letter_is_split(corpus_dir, real_dir):
 
 def test_an_addressee_inside_a_letter_does_not_split_it():
     from replyparse.pipeline import parse_text
-    from replyparse.rules import default_rules
-    from replyparse.segment import split_letters
+    from replyparse.engine.rules import default_rules
+    from replyparse.extract.segment import split_letters
 
     text = ("关于县十七届人大三次会议第52号建议的答复\n\n李四代表：\n您提出的建议收悉，现答复如下：\n"
             "我局已安排资金。\n同时转达您的意见如下：\n王五代表：\n您反映的路灯问题已转交城管局办理。\n\n某县交通运输局\n2023年6月1日\n")
     norm = parse_text(text).text
     rules = default_rules()
-    from replyparse.segment import match_line, _rules_by_field, split_lines
+    from replyparse.extract.segment import match_line, rules_by_field, split_lines
 
-    sal = _rules_by_field(rules)["salutation"]
+    sal = rules_by_field(rules)["salutation"]
     assert sum(1 for ln in split_lines(norm, rules) if match_line(sal, ln)) == 2  # two addressees
     assert split_letters(norm, rules) == [(0, len(norm))]

@@ -88,7 +88,7 @@ def test_the_field_is_a_column_of_the_letters_table(region, tmp_path):
 
 
 def test_the_field_is_in_the_index_and_the_export(region, tmp_path):
-    from replyparse.search import Index
+    from replyparse.search.index import Index
 
     rules, letters = region
     db = tmp_path / "ix.sqlite"

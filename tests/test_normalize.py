@@ -1,4 +1,4 @@
-from replyparse.normalize import normalise, to_simplified
+from replyparse.text.normalize import normalise, to_simplified
 
 
 def test_fullwidth_digits_and_letters_become_ascii_but_punctuation_stays():

@@ -12,12 +12,14 @@ import sys
 
 import pytest
 
-from replyparse import ocr as ocr_mod
+from replyparse.readers import ocr as ocr_mod
 from fixtures import render
 from replyparse.pipeline import parse_document, parse_file
-from replyparse.read import Document, find_tesseract, read_file
+from replyparse.readers.document import Document
+from replyparse.readers.tesseract import find_tesseract
+from replyparse.readers import read_file
 from replyparse.record import HEADER_FIELDS
-from replyparse.rules import default_rules
+from replyparse.engine.rules import default_rules
 
 LETTER = "ry-jianyi-2013-071.txt"  # two printed pages; a running header, page numbers, amounts
 SEAL_TEXT = "测试专用章"

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 import regex
 
-from replyparse.normalize import normalise
-from replyparse.prefilter import FilteredPattern, required_literals
-from replyparse.read import read_file
-from replyparse.rules import load_rules
+from replyparse.text.normalize import normalise
+from replyparse.engine.prefilter import FilteredPattern, required_literals
+from replyparse.readers import read_file
+from replyparse.engine.rules import load_rules
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "corpus"

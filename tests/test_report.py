@@ -44,7 +44,7 @@ def built(tmp_path_factory):
 
 def page_json(html: str, element_id: str):
     """The data a report page embeds under this id (the letters' details are packed)."""
-    from replyparse.report import unpack_json
+    from replyparse.out.report import unpack_json
 
     start = html.index(f'id="{element_id}"')
     start = html.index(">", start) + 1

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from replyparse.actions import extract_actions
-from replyparse.amounts import extract_amounts
-from replyparse.examples import values_for
-from replyparse.normalize import normalise
+from replyparse.extract.actions import extract_actions
+from replyparse.extract.roles import extract_amounts
+from replyparse.engine.examples import values_for
+from replyparse.text.normalize import normalise
 from replyparse.pipeline import parse_file
-from replyparse.rules import load_rules
-from replyparse.segment import segment
+from replyparse.engine.rules import load_rules
+from replyparse.extract.segment import segment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "corpus" / "real"

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from replyparse.examples import run_examples
+from replyparse.engine.examples import run_examples
 from replyparse.pipeline import parse_text
-from replyparse.rules import RuleError, load_rules
+from replyparse.engine.rules import RuleError, load_rules
 
 GENERIC_FAMILIES = ["cc", "contact", "date", "doc_number", "handling", "issuer", "letter", "proposal",
                     "proposers", "segment", "title"]

@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from fixtures.gold_queries import gold_queries, middle
-from replyparse.export import es_mapping, export_es_bulk
-from replyparse.search import (SCHEMA_VERSION, Index, IndexUnreadable, match_expression, normalise_query, parse_yuan,
-                               plan_query, snippet, tokens)
+from replyparse.out.export import es_mapping, export_es_bulk
+from replyparse.search.schema import SCHEMA_VERSION, IndexUnreadable
+from replyparse.search.index import Index
+from replyparse.search.query import match_expression, parse_yuan, plan_query
+from replyparse.search.tokenise import normalise_query, tokens
+from replyparse.search.snippet import snippet
 
 REAL_BATCHES = [Path(__file__).resolve().parents[2] / "shared" / "corpus" / n for n in ("real", "real-2")]
 

@@ -20,8 +20,8 @@ import pytest
 
 from fixtures.gold_queries import middle
 
-from replyparse.search import Index
-from replyparse.serve import MARK, api_search, make_server, segments
+from replyparse.search.index import Index
+from replyparse.search.serve import MARK, api_search, make_server, segments
 
 
 

@@ -14,13 +14,13 @@ import pytest
 from openpyxl import load_workbook
 
 import replyparse
-from replyparse.batch import process_file
+from replyparse.run.batch import process_file
 from replyparse.cli import main
-from replyparse.walk import iter_inputs, iter_paths
-from replyparse.runner import unread_result
+from replyparse.run.walk import iter_inputs, iter_paths
+from replyparse.run.batch import unread_result
 from replyparse.record import Action, Amount, Record
-from replyparse.summary import summarize
-from replyparse.tables import COLUMNS, LIST_SEP, TABLES, TableWriter, read_tables, to_frames, write_tables
+from replyparse.out.summary import summarize
+from replyparse.out.tables import COLUMNS, LIST_SEP, TABLES, TableWriter, read_tables, to_frames, write_tables
 
 ALL = "csv,xlsx,parquet,jsonl"
 

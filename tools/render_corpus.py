@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from replyparse.read import read_file
+from replyparse.readers import read_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fixtures import render  # noqa: E402 (a test fixture, not part of the package)

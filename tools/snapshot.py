@@ -20,7 +20,7 @@ SKIP_FIELDS = {"source"}  # the path differs from one checkout to another
 
 
 def inputs(name: str, folder: Path) -> list[Path]:
-    from replyparse.walk import iter_paths
+    from replyparse.run.walk import iter_paths
 
     if not folder.is_dir():
         return []
@@ -34,8 +34,8 @@ def field_hashes(rec: dict) -> dict[str, str]:
 
 
 def snapshot(names=SETS) -> dict[str, list[dict[str, str]]]:
-    from replyparse.batch import process_file
-    from replyparse.rules import default_rules
+    from replyparse.run.batch import process_file
+    from replyparse.engine.rules import default_rules
 
     rules = default_rules()
     out = {}

@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 # for pandas, pyarrow or the extractors they do not need.
 _API = {
     "parse_file": "pipeline", "parse_paths": "pipeline", "parse_text": "pipeline",
-    "TableWriter": "tables", "read_tables": "tables", "to_frames": "tables", "write_tables": "tables",
+    "TableWriter": "out.tables", "read_tables": "out.tables", "to_frames": "out.tables", "write_tables": "out.tables",
 }
 __all__ = ["__version__", *_API]
 

@@ -15,6 +15,10 @@ EXIT_BUSY = 4  # another run is writing into the same --out folder
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
+class RuleError(ValueError):
+    """A rule file is malformed; the message names file, rule and line (exit status 2)."""
+
+
 class UsageError(Exception):
     """A mistake in what the user asked for; the message says what to do instead."""
     exit_status = EXIT_USAGE

@@ -12,7 +12,7 @@ import regex
 
 from .pipeline import parse_file
 from .record import HEADER_FIELDS, LIST_FIELDS, Record
-from .rules import RuleSet, default_rules
+from .engine.rules import RuleSet, default_rules
 
 SUBSETS = ("clean", "garbled", "all")
 _WS = regex.compile(r"\s+")

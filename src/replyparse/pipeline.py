@@ -6,16 +6,17 @@ from typing import Iterable, Iterator
 
 import regex
 
-from . import actions as actions_mod
-from . import amounts as amounts_mod
-from .classify import classify
-from .extract import extract_fields
-from .normalize import mojibake_warning, normalise, text_problem
-from .read import Document, read_file
+from .extract import actions as actions_mod
+from .extract import roles as amounts_mod
+from .extract.classify import classify
+from .extract.header import extract_fields
+from .text.normalize import mojibake_warning, normalise, text_problem
+from .readers.document import Document
+from .readers import read_file
 from .record import NOT_LETTER_WARNING, Record
-from .rules import RuleSet, default_rules
-from .segment import segment, split_letters
-from .walk import display_path, iter_paths
+from .engine.rules import RuleSet, default_rules
+from .extract.segment import segment, split_letters
+from .run.walk import display_path, iter_paths
 
 
 def _totals(amounts, role):
@@ -105,7 +106,7 @@ _PAGE_DOCNUM = regex.compile(r"(?P<prefix>\p{Han}[\p{Han}\w]{0,15}?)\s*[〔\[【
 def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
     """A web page's own metadata (发布机构, 文号) fills issuer / doc_number only where the letter
     itself lacks them; the evidence names the page, not a text span."""
-    from .extract import canonical_doc_number
+    from .extract.header import canonical_doc_number
     from .record import Evidence
 
     if not meta or not rec.is_reply_letter:
@@ -124,7 +125,7 @@ def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
     ruleset = rules or default_rules()
     if not getattr(doc, "ocr", False):
         return _parse_document(doc, ruleset)
-    from .ocr import annotate, repair_document
+    from .readers.ocr import annotate, repair_document
 
     repair_document(doc, ruleset)  # OCR confusions (rules/ocr.yaml), each repair a warning
     recs = _parse_document(doc, ruleset)

@@ -1,5 +1,5 @@
 """Date peer suites: Recognizers-Text DateParser/DateExtractor (zh) and JioNLP's time tests,
-through ``replyparse.dates.parse_date`` / ``find_dates``.
+through ``replyparse.text.dates.parse_date`` / ``find_dates``.
 
 Letters carry absolute calendar dates, so the cases in scope are those with a written year
 resolving to one day, month or year. Relative expressions (明天, 上周一, needing 'now'), dates
@@ -12,7 +12,7 @@ import datetime as dt
 import unicodedata
 
 from _peers import load_json, load_jsonl, run_suite
-from replyparse.dates import find_dates, parse_date
+from replyparse.text.dates import find_dates, parse_date
 
 FLOOR = 0.95
 

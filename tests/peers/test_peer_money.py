@@ -10,8 +10,8 @@ from __future__ import annotations
 import regex
 
 from _peers import load_json, load_jsonl, num_eq, run_suite
-from replyparse.money import find_money, value_of
-from replyparse.normalize import normalise
+from replyparse.extract.money import find_money, value_of
+from replyparse.text.normalize import normalise
 
 FLOOR_RECOGNIZERS = 0.95
 FLOOR_JIONLP = 0.95

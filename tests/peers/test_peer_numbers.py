@@ -1,5 +1,5 @@
 """Number peer suites: Recognizers-Text NumberModel (zh) and cn2an's tests, through
-``replyparse.numerals.parse_number_text`` (one number text → its value, or None).
+``replyparse.text.numerals.parse_number_text`` (one number text → its value, or None).
 
 replyparse converts numerals only inside spans a rule has matched, so a Recognizers case is in
 scope when its input is one number (or, with no results, no number at all); extraction from
@@ -12,7 +12,7 @@ import unicodedata
 
 from _peers import load_json, load_jsonl, num_eq, run_suite
 
-from replyparse.numerals import parse_number_text
+from replyparse.text.numerals import parse_number_text
 
 FLOOR_RECOGNIZERS = 0.95
 FLOOR_CN2AN = 0.95

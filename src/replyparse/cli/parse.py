@@ -1,0 +1,137 @@
+"""``replyparse parse``, ``summary`` and ``amounts``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_FILE_ERRORS, EXIT_INTERRUPTED, UsageError, output_dir, output_file
+from .options import rules_from_args
+
+
+def record_format(value: str) -> str:
+    if value in ("jsonl", "json"):
+        return value
+    if value in ("csv", "xlsx", "parquet"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is a table format: tables are written with --out DIR --formats {value} "
+            "(--format is for records: jsonl or json)")
+    raise argparse.ArgumentTypeError(f"{value!r}: records are written as jsonl or json")
+
+
+def cmd_parse(args) -> int:
+    from ..run.options import RunOptions, RunStats
+    from ..run.runner import run
+
+    out_dir = getattr(args, "out", None)
+    if args.formats is not None and not out_dir:
+        raise UsageError("--formats writes tables into a folder: add --out DIR "
+                         "(records to standard output or -o FILE take --format jsonl|json)")
+    if out_dir and args.output:
+        raise UsageError("give either --out DIR (tables) or -o FILE (records), not both")
+    if out_dir:
+        from ..out.tables import parse_formats
+
+        try:
+            parse_formats(args.formats)
+        except ValueError as e:
+            raise UsageError(f"--formats: {e}") from None
+        output_dir(out_dir)
+    elif args.output:
+        output_file(args.output)
+    ruleset = rules_from_args(args)
+    cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
+    timeout = args.timeout if args.timeout is not None else (900.0 if args.ocr else 120.0)  # OCR: seconds a page
+    opts = RunOptions(workers=args.workers, timeout=timeout, force=args.force, quiet=args.quiet,
+                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir,
+                      ocr=args.ocr_engine if args.ocr else False)  # the engine's name travels as the flag
+    if opts.engine == "dask" and not opts.scheduler:
+        raise UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
+    lock = None
+    if out_dir:
+        from ..run.outlock import OutputLock
+
+        lock = OutputLock(out_dir, wait=args.wait, quiet=args.quiet)
+    stats = RunStats()
+    results = run(args.paths, ruleset, opts, stats)
+    try:
+        if out_dir:
+            _write_tables(results, args, ruleset)
+        else:
+            _write_records(results, args)
+    except KeyboardInterrupt:
+        results.close()  # stops the workers; what finished is in the tables and the cache
+        from ..run.walk import iter_inputs
+
+        total = sum(1 for _ in iter_inputs(args.paths))
+        print(f"replyparse: interrupted after {stats.files} of {total} files; run the same command "
+              "again to resume" + ("" if out_dir else " (with --out DIR, finished files are not parsed again)"),
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        results.close()
+        if lock is not None:
+            lock.release()
+    if not args.quiet:
+        print(stats.summary(), file=sys.stderr)
+    return EXIT_FILE_ERRORS if stats.statuses.get("error") else 0
+
+
+def _write_records(results, args) -> None:
+    """Records to standard output or ``-o FILE`` as they come (JSONL, or one JSON array)."""
+    import textwrap
+
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        n = 0
+        for fr in results:
+            for rec in fr.records:
+                d = rec.to_dict()
+                if args.format == "json":  # the same bytes as json.dump(list, indent=1), streamed
+                    out.write(("[\n" if n == 0 else ",\n") + textwrap.indent(json.dumps(d, ensure_ascii=False, indent=1), " "))
+                else:
+                    out.write(json.dumps(d, ensure_ascii=False) + "\n")
+                n += 1
+            out.flush()
+        if args.format == "json":
+            out.write("\n]\n" if n else "[]\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+def _write_tables(results, args, ruleset) -> None:
+    from ..out.tables import TableWriter
+
+    writer = TableWriter(args.out, args.formats, extra_fields=ruleset.extra_fields)
+    complete = False
+    try:
+        for fr in results:
+            writer.add(fr)
+        complete = True
+    finally:
+        writer.close(complete=complete)
+
+
+def cmd_summary(args) -> int:
+    from ..out.summary import format_table, load_letters, parse_by, summarize, write_summary_csv
+
+    try:
+        by = parse_by(args.by)
+        letters, folder = load_letters(args.source)
+    except (ValueError, FileNotFoundError) as e:
+        raise UsageError(f"summary: {e}") from None
+    df = summarize(letters, by)
+    print(format_table(df))
+    dest = write_summary_csv(df, folder / "summary.csv")
+    print(f"wrote {dest}", file=sys.stderr)
+    return 0
+
+
+def cmd_amounts(args) -> int:
+    from ..extract.money import amounts_json
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    print(amounts_json(text))
+    return 0

@@ -1,0 +1,351 @@
+"""Apply the header rule files to a segmented letter and normalise what they capture.
+
+A rule proposes values in one of three ways:
+- named groups called after a field (``term``, ``session``, ``proposal_no`` …) — one match can
+  fill several fields (a title that states 届, 次会议 and number at once);
+- a group ``v`` holding the value of the rule's ``field``;
+- a constant ``value`` for the rule's ``field`` when the pattern matches (body 人大/政协 …).
+
+The highest-priority rule wins a field; among equals the earliest match. A different value
+from another rule of the same priority gives a warning. Field types (how ``二〇二〇年`` becomes
+a date) are code; what to look for is data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import regex
+
+from ..text.numerals import to_int
+from ..record import Evidence, HEADER_FIELDS
+from ..engine.prefilter import may_match_in, unfiltered
+from ..engine.fields import GROUP_ALIASES
+from ..engine.rules import Rule, RuleSet
+from .segment import Segments
+
+FULLEST_FORM = ("issuer",)
+RULE_TIMEOUT = 0.5  # seconds one rule may spend on one part of one letter
+_WS = regex.compile(r"\s+")
+_EDGE_PUNCT = "，,。.；;：:、 \t\n“”\"'《》<>「」"
+
+
+@dataclass
+class Candidate:
+    field: str
+    value: Any
+    rule: Rule
+    start: int
+    end: int
+
+
+def clean(s: str) -> str | None:
+    s = _WS.sub("", s).strip(_EDGE_PUNCT)
+    return s or None
+
+
+def canonical_doc_number(raw: str, m) -> str | None:
+    g = m.groupdict()
+    if g.get("prefix") and g.get("year") and g.get("serial"):
+        serial = str(int(g["serial"])) if g["serial"].isdigit() else g["serial"]
+        return f"{clean(g['prefix'])}〔{g['year']}〕{serial}号"
+    return clean(raw)
+
+
+_DATE_PARTS = regex.compile(
+    r"(?P<y>\d{4}|[〇○零0一二三四五六七八九]{4})\s*年\s*(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+    r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?")
+_ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
+
+
+_ZERO = str.maketrans({"0": "〇"})  # 二00七年: a zero typed as a digit inside a Chinese year
+_DIGIT_RUN = regex.compile(r"^\s*(?P<y>20\d{2})\s?年?(?P<rest>\d{1,2}\s?\d{1,2})\s*$")
+# 20218月3日, 2020月5月9日: a 年 lost or typed as 月, the year still four digits
+_DAMAGED = regex.compile(r"(?P<y>(?:19|20)\d{2})\s*月?\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
+
+
+def _split_digit_date(m) -> tuple[int, int, int] | None:
+    """20211022 → 2021-10-22, 2020916 → 2020-09-16, '2025 915' → 2025-09-15 (年月日 lost by a mirror)."""
+    y, rest = int(m["y"]), m["rest"]
+    if " " in rest:
+        a, b = rest.split()
+        return y, int(a), int(b)
+    options = [(int(rest[:i]), int(rest[i:])) for i in range(1, len(rest))]
+    valid = [(mo, d) for mo, d in options if 1 <= mo <= 12 and 1 <= d <= 31 and len(str(d)) == len(rest) - len(str(mo))]
+    return (y, *valid[0]) if len(valid) == 1 else None
+
+
+def parse_date(raw: str) -> str | None:
+    m = _DATE_PARTS.search(raw) or _ISO.search(raw) or _DAMAGED.search(raw)
+    if not m:
+        dm = _DIGIT_RUN.match(raw)
+        parts = _split_digit_date(dm) if dm else None
+        if not parts:
+            return None
+        y, mo, d = parts
+    else:
+        y, mo, d = (to_int(g if g.isascii() else g.translate(_ZERO)) for g in m.group("y", "m", "d"))
+    if not (y and mo and d) or not (1949 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+_PERSON_SUFFIX = regex.compile(r"(?:等)?(?:人大|政协)?(?:代表|委员|同志|先生|女士|老师)(?:们)?$")
+_COUNT_SUFFIX = regex.compile(
+    r"等[\d一二三四五六七八九十]{0,3}(?:名|位|人)?(?:人大|政协)?(?:代表|委员)?$|[\d一二三四五六七八九十]{1,3}(?:名|位)(?:人大|政协)?(?:代表|委员)?$")
+_LIST_SPLIT = regex.compile(r"[、，,；;/]+")
+_PLACEHOLDER = regex.compile(r"^(?:[X×*＊xX]+|某+|\p{Han}?某\p{Han}?)$")
+
+
+_NAME_PAIR = regex.compile(r"^(?P<a>\p{Han}{2,3})[并和及与](?P<b>\p{Han}{2,3})$")
+
+
+def _space_names(part: str) -> list[str]:
+    """Names separated by spaces, where a two-character name may be padded (张  斌)."""
+    tokens = part.split()
+    out: list[str] = []
+    for tok in tokens:
+        if out and len(tok) == 1 and len(out[-1]) == 1:
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return out
+
+
+def split_names(raw: str) -> list[str]:
+    """Deputies' names from an addressee or author list; padded names (张  斌) stay whole,
+    等N位 and titles go."""
+    raw = regex.sub(r"[(（][^)）]{0,12}[)）]", "", raw.strip())
+    raw = regex.sub(r"^(?:尊敬的|尊敬|答复)", "", raw)
+    listed = _LIST_SPLIT.search(raw) is not None
+    parts = []
+    for part in _LIST_SPLIT.split(raw):
+        parts.extend([regex.sub(r"\s+", "", part)] if listed else _space_names(part))
+    # two names joined by a conjunction (刘某并陈某某, 张三和李四): only where both sides are name-sized
+    joined = []
+    for part in parts:
+        m = _NAME_PAIR.match(part)
+        joined.extend([m["a"], m["b"]] if m and listed else [part])
+    parts = joined
+    out = []
+    for part in parts:
+        part = part.strip(_EDGE_PUNCT)
+        part = _PERSON_SUFFIX.sub("", part)
+        part = _COUNT_SUFFIX.sub("", part)
+        part = _PERSON_SUFFIX.sub("", part)
+        if part and not _PLACEHOLDER.match(part) and regex.search(r"\p{Han}", part) and part not in out:
+            out.append(part)
+    return out
+
+
+_COPIES = regex.compile(r"[（(]\s*\d{1,3}\s*份?\s*[)）]$")  # a colophon's copy count: 市政府办(2)
+
+
+def split_orgs(raw: str) -> list[str]:
+    raw = regex.sub(r"抄\s*[送报]\s*[：:]?", "、", raw)  # 抄报：A；抄送：B on one line
+    out = []
+    for part in regex.split(r"[，,、；;\s|｜]+", raw):
+        part = _COPIES.sub("", part.strip(_EDGE_PUNCT)).strip(_EDGE_PUNCT)
+        if part and part not in out and regex.search(r"[\p{Han}A-Za-z]", part):  # not a stray table bar
+            out.append(part)
+    return out
+
+
+def _phone(raw: str, m) -> str | None:
+    raw = regex.sub(r"[(（]\s*(0\d{2,3})\s*[)）]\s*", r"\1-", raw)  # (0731)5551234: the area code
+    s = regex.sub(r"[^\d\-]", "", regex.sub(r"[—－─–‒―]", "-", raw))
+    s = s.strip("-")
+    return s if len(regex.sub(r"\D", "", s)) >= 5 else None
+
+
+_TITLE_JUNK = regex.compile(
+    r"^(?:[|•·\s]|【[^】\n]{0,10}】|(?:文件)?(?:标\s*)?题\s*[：:]|名\s*称\s*[：:]|信息名称\s*[：:]?"
+    r"|\p{Han}{1,14}[〔\[【(（]\d{4}[〕\]】)）]\s*\d{1,5}\s*号|——|-{1,2})+")
+
+
+_TITLE_APPENDIX = regex.compile(
+    r"(?:[（(\[【]\s*(?:(?:发文字号|文号|编号)\s*[：:]?\s*)?[\p{Han}A-Za-z]{0,15}[〔\[【(（﹝]\d{4}[〕\]】)）﹞]\s*第?\s*\d{1,5}\s*号\s*[)）\]】]"
+    r")$")
+# a hacked page's advertising phrase put in front of the proposal's title (某某博彩官网_某某app:…); the
+# letter's own title keeps it (the gold files disagree on how to repair a title the page altered)
+_SPAM_PREFIX = regex.compile(
+    r"^[^:：\n]{0,30}(?:博彩|赌博|投注|足彩|体彩|bet|官网|平台|app|APP|下载|娱乐城|开户)[^:：\n]{0,12}[:：]\s*")
+_DIGEST = regex.compile(r"(?<=答复|复函|回复|的函|办理情况|意见)\s*[(（【]?\s*摘\s*要\s*[)）】]?$")
+_TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
+
+
+def _title(raw: str, m) -> str | None:
+    s = clean(raw)
+    if s is None:
+        return None
+    if "|" in s:
+        # a table row from a web mirror (词条 | 对…的答复 |): the title is the cell that reads as one
+        cells = [c.strip() for c in s.split("|") if c.strip()]
+        titled = [c for c in cells if _TITLE_WORDS.search(c)]
+        s = max(titled or cells or [s], key=len)
+    s = _TITLE_JUNK.sub("", s)
+    # a number or class mark appended to the heading is not part of it (spec: titles)
+    s = _TITLE_APPENDIX.sub("", s)
+    s = _DIGEST.sub("", s)  # …的答复摘要: a page printing a digest; 摘要 is not part of the title (spec)
+    # clean() took the 《》 at the edges: a title opening or closing with the proposal's own title keeps them
+    if s.count("》") > s.count("《") and raw.lstrip(" \t|•·").startswith("《"):
+        s = "《" + s
+    if s.count("《") > s.count("》") and raw.rstrip(" \t|•·").endswith("》"):
+        s = s + "》"
+    return s.strip("|•· ") or None
+
+
+def _proposal_no(raw: str, m) -> str | None:
+    s = clean(raw)
+    if s is None:
+        return None
+    s = regex.sub(r"^第|号$", "", s)
+    return s or None
+
+
+def _int(raw: str, m) -> int | None:
+    return to_int(clean(raw) or "")
+
+
+def _bool(raw, m):
+    return raw
+
+
+NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
+    "doc_number": canonical_doc_number,
+    "date": lambda raw, m: parse_date(raw),
+    "term": _int,
+    "session": _int,
+    "proposal_no": _proposal_no,
+    "proposers": lambda raw, m: split_names(raw) or None,
+    "cc": lambda raw, m: split_orgs(raw) or None,
+    "contact_phone": _phone,
+    "contact_person": lambda raw, m: (split_names(raw) or [None])[0] if raw else None,
+    "title": _title,
+    # …的建议的提案: a proposal named by its own …的建议 title, the outer kind word not part of it
+    "proposal_title": lambda raw, m: clean(regex.sub(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$", "",
+                                                     regex.sub(r"^(?:关于)+", "关于", _SPAM_PREFIX.sub("", raw.strip())))),
+    "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
+    "public": _bool,
+}
+
+
+TYPE_NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
+    "date": NORMALISERS["date"], "int": _int, "list": lambda raw, m: split_orgs(raw) or None, "bool": _bool,
+}
+
+
+def normalise_value(field: str, raw: Any, m=None, type_: str | None = None):
+    """A captured value in its field's normal form: the field's own normaliser, or for a field a
+    rule file declared, the one of its type (``date`` → ISO, ``int``, ``list`` of names, ``bool``)."""
+    if not isinstance(raw, str):
+        return raw
+    fn = NORMALISERS.get(field) or TYPE_NORMALISERS.get(type_)
+    return fn(raw, m) if fn else clean(raw)
+
+
+def _candidates(rule: Rule, piece, seg: Segments):
+    # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
+    # split out of a one-line web page is still a line); offsets are shifted back below
+    pattern = unfiltered(rule.pattern)
+    for a, b in seg.get(rule.segment):
+        part, present = piece(a, b)
+        if not may_match_in(rule.pattern, present):  # none of its words in this part
+            continue
+        try:
+            for m in pattern.finditer(part, timeout=RULE_TIMEOUT):
+                yield a, m
+        except TimeoutError:
+            # a pathological text must not stall a batch: the rule gives nothing here
+            seg.timeouts.append(rule.id)
+
+
+def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types=None
+             ) -> list[tuple[str, Any, int, int]]:
+    target = rule.field or rule.family
+    if rule.value is not None:
+        return [(target, rule.value, off + m.start(), off + m.end())]
+    types = types or {}
+    out = []
+    for name, raw in m.groupdict().items():
+        f = target if name == "v" else GROUP_ALIASES.get(name, name)
+        if raw is not None and f in fields:
+            out.append((f, normalise_value(f, raw, m, types.get(f)), off + m.start(name), off + m.end(name)))
+    if not out and target in fields:
+        out.append((target, normalise_value(target, m.group(0), m, types.get(target)), off + m.start(), off + m.end()))
+    return [o for o in out if o[1] not in (None, "", [])]
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
+    """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
+    any a rule file declares, from the rules of every header family (default: all of them)."""
+    families = families or ruleset.header_families()
+    fields = frozenset(f.name for f in ruleset.fields())
+    types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
+    cands: dict[str, list[Candidate]] = {}
+    present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
+    # each segment's text, cut once for all the rules, with the rule words it holds (one pass)
+    pieces: dict[tuple[int, int], tuple[str, frozenset]] = {}
+
+    def piece(a: int, b: int) -> tuple[str, frozenset]:
+        p = pieces.get((a, b))
+        if p is None:
+            part = text[a:b]
+            p = pieces[(a, b)] = (part, ruleset.literals_in(part))
+        return p
+
+    for family in families:
+        for rule in ruleset.rules(family):
+            if rule.pattern is None or not may_match_in(rule.pattern, present):  # its words are nowhere in the letter
+                continue
+            for off, m in _candidates(rule, piece, seg):
+                for f, v, s, e in _propose(rule, m, off, fields, types):
+                    cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
+    values: dict[str, Any] = {}
+    evidence: dict[str, Evidence] = {}
+    warnings: list[str] = []
+    for f, cs in cands.items():
+        # a rule of priority 0 is a hint only: it may lengthen a value found otherwise (the
+        # fullest form of a name), never give one alone
+        if all(c.rule.priority <= 0 for c in cs):
+            continue
+        best = max((c for c in cs if c.rule.priority > 0), key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
+        if f in FULLEST_FORM:
+            # the fullest form of the same name elsewhere in the letter (昆明市西山区民政局 over 西山区民政局)
+            longer = [c for c in cs if isinstance(c.value, str) and len(c.value) > len(best.value) and (
+                (best.value in c.value and (c.rule.priority > 0 or c.value.endswith(best.value)))
+                # an abbreviation (开江县住建局) beside the full name (开江县住房和城乡规划建设局)
+                or (c.rule.priority >= 20 and c.value[:2] == best.value[:2] and c.value[-1] == best.value[-1])
+                # a shortened place name (某州教育局 for 某自治州教育局): every character kept, in order
+                or (c.value[:2] == best.value[:2] and c.value[-1] == best.value[-1] and _subsequence(best.value, c.value)))]
+            if longer:
+                best = max(longer, key=lambda c: (len(c.value), c.rule.priority))
+        values[f] = best.value
+        evidence[f] = Evidence(rule=best.rule.id, start=best.start, end=best.end)
+        rivals = {repr(c.value) for c in cs if c.rule.priority == best.rule.priority and c.value != best.value
+                  and c.rule.get("warn", True)}
+        if rivals and f in fields and f not in ("proposers", "cc", "title", "issuer"):
+            warnings.append(f"{f}: found different values {sorted(rivals)[:3]} beside {best.value!r}")
+    _apply_implications(ruleset, families, values, evidence)
+    if seg.timeouts:
+        warnings.append(f"rules gave up on this text (too slow to match): {', '.join(sorted(set(seg.timeouts)))}")
+    return values, evidence, warnings
+
+
+def _apply_implications(ruleset: RuleSet, families, values: dict, evidence: dict) -> None:
+    """Rules with ``when``: a field that follows from others (a CPPCC proposal is a 提案). The
+    evidence span is that of the first field the rule depends on."""
+    for family in families:
+        for rule in ruleset.rules(family):
+            when = rule.get("when")
+            if not when or rule.field is None:
+                continue
+            if all(values.get(k) == v for k, v in when.items()):
+                src = evidence.get(next(iter(when)))
+                values[rule.field] = rule.value
+                evidence[rule.field] = Evidence(rule=rule.id, start=src.start if src else 0, end=src.end if src else 0)

@@ -1,0 +1,319 @@
+"""Split a normalised letter into its parts: page metadata, header, title, salutation, body
+(with numbered points), signature, contact line and 抄送.
+
+The line patterns that recognise each part live in ``rules/segment.yaml``; this module
+only decides where the parts begin and end.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import regex
+
+from ..engine.rules import RuleSet, finditer, match, search
+
+SEGMENTS = ("meta", "head", "header", "title", "salutation", "body", "signature", "contact", "cc")
+
+
+@dataclass
+class Line:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Point:
+    """A numbered point of the body (一、 / （一） / 1、 / 一是)."""
+    label: str
+    start: int
+    end: int
+    rule: str
+
+
+@dataclass
+class Segments:
+    text: str
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    points: list[Point] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    title_lines: list[Line] = field(default_factory=list)
+    salutation_rule: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+    timeouts: list[str] = field(default_factory=list)
+
+    def add(self, name: str, start: int, end: int) -> None:
+        self._cache.clear()
+        if end > start:
+            self.spans.setdefault(name, []).append((start, end))
+
+    def get(self, names: tuple[str, ...]) -> list[tuple[int, int]]:
+        cached = self._cache.get(names)
+        if cached is None:
+            cached = self._cache[names] = self._spans_of(names)
+        return cached
+
+    def _spans_of(self, names: tuple[str, ...]) -> list[tuple[int, int]]:
+        if "any" in names:
+            return [(0, len(self.text))]
+        out = []
+        for n in names:
+            out.extend(self.spans.get(n, []))
+        out.sort()
+        # overlapping parts (head overlaps header and body) are scanned once
+        merged: list[tuple[int, int]] = []
+        for a, b in out:
+            if merged and a < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+    def first(self, name: str) -> tuple[int, int] | None:
+        s = self.spans.get(name)
+        return s[0] if s else None
+
+    def of(self, pos: int) -> str:
+        """The narrowest named segment holding ``pos``."""
+        for name in ("title", "salutation", "contact", "cc", "signature", "meta", "header", "body"):
+            for a, b in self.spans.get(name, []):
+                if a <= pos < b:
+                    return name
+        return "body"
+
+
+LONG_LINE = 120  # a physical line this long is a web page's paragraphs run together
+
+
+def split_lines(text: str, ruleset: RuleSet | None = None) -> list[Line]:
+    """Logical lines: physical lines, with long ones cut where the ``split`` rules say a
+    line break was lost (web pages and PDFs often run a whole letter into one line)."""
+    cutters = [r.pattern for r in ruleset.of_kind("segment") if r.field == "split"] if ruleset else []
+    lines, pos = [], 0
+    for raw in text.split("\n"):
+        if len(raw) > LONG_LINE and cutters:
+            cuts = sorted({(m.start(), m.end()) for c in cutters for m in finditer(c, raw)})
+            start = 0
+            for a, b in cuts:
+                if a < start:
+                    continue
+                if a > start:
+                    lines.append(Line(pos + start, pos + a, raw[start:a]))
+                start = b
+            if start < len(raw):
+                lines.append(Line(pos + start, pos + len(raw), raw[start:]))
+        else:
+            lines.append(Line(pos, pos + len(raw), raw))
+        pos += len(raw) + 1
+    return lines
+
+
+def match_line(rules, line: Line):
+    for r in rules:
+        if r.pattern is not None and search(r.pattern, line.text):
+            return r
+    return None
+
+
+def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool) -> list[Line]:
+    """The reply's title: the title-like line nearest above the salutation (web pages repeat
+    the title in their metadata higher up), joined with the line(s) it wraps from."""
+    full, ends, starts = rules.get("title", []), rules.get("title_end", []), rules.get("title_start", [])
+    tops, tails = rules.get("title_top", []), rules.get("title_tail", [])
+    order = range(stop - 1, -1, -1) if have_salutation else range(0, stop)
+    for i in order:
+        ln = lines[i]
+        if not ln.text.strip() or match_line(rules.get("meta", []), ln):
+            continue
+        alone = match_line(full, ln)
+        if alone or match_line(ends, ln):
+            # a wrapped title: join upward over at most two short non-empty lines that do not
+            # end a title themselves (a blank line may sit in between); keep the longest that reads as one
+            group, best = [ln], ([ln] if alone else None)
+            k = i - 1
+            while k >= 0 and len(group) < 3:
+                t = lines[k].text.strip()
+                if not t:
+                    k -= 1
+                    continue
+                ends_title = match_line(ends, lines[k]) and not match_line(tails, group[0])
+                if len(t) > 60 or ends_title or match_line(rules.get("meta", []), lines[k]) \
+                        or match_line(rules.get("salutation", []), lines[k]) or t[-1] in "。：:；":
+                    break
+                group.insert(0, lines[k])
+                if match_line(tops, lines[k]):
+                    probe = Line(group[0].start, group[-1].end, "".join(x.text.strip() for x in group))
+                    if match_line(full, probe):
+                        best = list(group)
+                    break
+                k -= 1
+            if best:
+                return best
+    if not have_salutation:
+        for i in range(stop):
+            if match_line(starts, lines[i]):
+                return [lines[i]]
+    return []
+
+
+def segment(text: str, ruleset: RuleSet) -> Segments:
+    seg = Segments(text=text)
+    lines = split_lines(text, ruleset)
+    seg.lines = lines
+    rules = rules_by_field(ruleset)
+    n = len(lines)
+
+    # contact, 抄送 and page metadata lines can stand anywhere; a contact line under a site's
+    # footer is the site's; a label whose value a web page's run-on line put on the next
+    # logical line (联系单位及电话:某局 | 5550123) takes that line with it
+    prev = None
+    for i, ln in enumerate(lines):
+        if match_line(rules.get("contact", []), ln) and not (prev and match_line(rules.get("footer", []), prev)):
+            end = ln.end
+            nxt = lines[i + 1] if i + 1 < n else None
+            if nxt and nxt.start <= ln.end + 1 and not _DIGITS.search(ln.text) and _DIGITS.search(nxt.text) \
+                    and len(nxt.text.strip()) <= 30 and "\n" not in text[ln.end:nxt.start]:
+                end = nxt.end
+            seg.add("contact", ln.start, end)
+        if ln.text.strip():
+            prev = ln
+        if match_line(rules.get("cc", []), ln):
+            seg.add("cc", ln.start, ln.end)
+        if match_line(rules.get("meta", []), ln):
+            seg.add("meta", ln.start, ln.end)
+
+    # salutation: the first addressee line (…代表：) in the first part of the letter
+    sal_idx = None
+    limit = max(1500, int(len(text) * 0.6))
+    for i, ln in enumerate(lines):
+        if ln.start > limit:
+            break
+        r = match_line(rules.get("salutation", []), ln)
+        if r:
+            sal_idx = i
+            seg.salutation_rule = r.id
+            # an addressee with the reply running on after its colon (张三代表：您提出的…): the
+            # salutation ends at the colon and the body starts there
+            colon = _COLON.search(ln.text)
+            sal_end = ln.start + colon.end() if colon and ln.text[colon.end():].strip() else ln.end
+            seg.add("salutation", ln.start, sal_end)
+            break
+
+    stop = sal_idx if sal_idx is not None else min(n, 40)
+    seg.title_lines = _find_title(lines, rules, stop, sal_idx is not None)
+    if seg.title_lines:
+        seg.add("title", seg.title_lines[0].start, seg.title_lines[-1].end)
+
+    # header: everything before the salutation (or the title's end when there is no salutation)
+    if sal_idx is not None:
+        head_end = lines[sal_idx].start
+    elif seg.title_lines:
+        head_end = seg.title_lines[-1].end
+    else:
+        head_end = lines[min(n - 1, 2)].end if n else 0
+    seg.add("header", 0, head_end)
+    seg.add("head", 0, min(len(text), max(head_end, 400)))
+
+    # signature: from the closing formula (此复 / 特此函复 / 以上答复 …) or the last date line on
+    if sal_idx is None:
+        body_start = head_end
+    else:
+        sal_end = seg.spans["salutation"][0][1]
+        body_start = sal_end if sal_end < lines[sal_idx].end else lines[sal_idx].end + 1
+    sig_start = None
+    for i in range(n - 1, -1, -1):
+        if lines[i].start < body_start:
+            break
+        if match_line(rules.get("signature_date", []), lines[i]):
+            # the issuer stands on the one or two non-empty lines above the date
+            k, taken = i, 0
+            j = i - 1
+            while j >= 0 and taken < 2 and lines[j].start >= body_start:
+                t = lines[j].text.strip()
+                if not t:
+                    j -= 1
+                    continue
+                if len(t) > 40 or t[-1] in "。！？；，,":
+                    break
+                k, taken, j = j, taken + 1, j - 1
+            sig_start = lines[k].start
+            break
+    for i in range(n - 1, -1, -1):
+        if lines[i].start < body_start:
+            break
+        if match_line(rules.get("closing", []), lines[i]):
+            close_end = lines[i].end + 1 if i + 1 < n else lines[i].end
+            if sig_start is None or close_end < sig_start:
+                sig_start = close_end
+            break
+    body_end = sig_start if sig_start is not None else len(text)
+    seg.add("body", min(body_start, len(text)), body_end)
+    if sig_start is not None:
+        seg.add("signature", sig_start, len(text))
+
+    # numbered points of the body: at a line start, or 一是/二是 inside a paragraph
+    for ln in lines:
+        if ln.start < body_start or ln.end > body_end:
+            continue
+        for r in rules.get("point", []):
+            m = match(r.pattern, ln.text)  # bounded like every rule regex
+            if m:
+                seg.points.append(Point(label=m.group("label"), start=ln.start, end=ln.end, rule=r.id))
+                break
+        else:
+            for r in rules.get("point_inline", []):
+                for m in finditer(r.pattern, ln.text):
+                    seg.points.append(Point(label=m.group("label"), start=ln.start + m.start("label"),
+                                            end=ln.end, rule=r.id))
+    return seg
+
+
+def rules_by_field(ruleset: RuleSet) -> dict[str, list]:
+    rules: dict[str, list] = {}
+    for r in ruleset.of_kind("segment"):
+        rules.setdefault(r.field, []).append(r)
+    return rules
+
+
+_SENTENCE = regex.compile(r"[。；;！？!?]")
+_COLON = regex.compile(r"[：:]")
+_DIGITS = regex.compile(r"\d{5}")
+_CLAUSE = regex.compile(r"[，,]")
+
+
+def split_letters(text: str, ruleset: RuleSet) -> list[tuple[int, int]]:
+    """Where a file holds several letters (an archive's 答复汇编), the [start, end) of each.
+
+    A new letter begins at an addressee line (…代表：) with a closing date of the letter before
+    between them, or, for a letter before it cut off without one, right under a reply title of
+    its own (…的答复). It takes with it the block of short lines above its addressee (letterhead,
+    document number, title, 答复类型 …) up to the previous letter's tail: its date, contact,
+    抄送 and 印发 lines, or a line of running text."""
+    lines = split_lines(text, ruleset)
+    rules = rules_by_field(ruleset)
+    salutations = [i for i, ln in enumerate(lines) if match_line(rules.get("salutation", []), ln)]
+    if len(salutations) < 2:
+        return [(0, len(text))]
+    dates = [i for i, ln in enumerate(lines) if match_line(rules.get("signature_date", []), ln)]
+    tail = rules.get("contact", []) + rules.get("cc", []) + rules.get("signature_date", []) + rules.get("letter_tail", [])
+    titles = rules.get("title", []) + rules.get("title_top", []) + rules.get("title_end", [])
+    starts = [0]
+    prev = salutations[0]
+    for s in salutations[1:]:
+        if not any(prev < d < s for d in dates):
+            title = _find_title(lines[prev + 1:s + 1], rules, s - prev - 1, True)
+            if not title or s - lines.index(title[-1]) > 8:
+                continue  # a second addressee inside one letter
+        k = s
+        while k - 1 > prev and s - (k - 1) <= 12:
+            ln = lines[k - 1]
+            t = ln.text.strip()
+            if t and (len(t) > 60 or _SENTENCE.search(t) or match_line(tail, ln)
+                      or _CLAUSE.search(t) and not match_line(titles, ln)):
+                break  # running text or the tail of the letter before
+            k -= 1
+        while k < s and not lines[k].text.strip():
+            k += 1
+        starts.append(lines[k].start)
+        prev = s
+    return [(a, b) for a, b in zip(starts, starts[1:] + [len(text)])]

@@ -1,0 +1,1 @@
+"""What a run writes: tables (CSV, XLSX, Parquet), summaries, search-engine exports, the review report."""

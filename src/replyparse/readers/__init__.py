@@ -1,0 +1,106 @@
+"""Read an input file into text and pages. One reader per format (one module each); every reader
+returns a ``Document`` and never raises for bad input: it sets ``status`` and ``reason`` instead.
+``read_file`` picks the reader by extension and, for .pdf/.docx/.doc, checks the first bytes
+(``sniff``): a file named for one format but holding another is read as what it holds."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .document import DOCX_EXTS, Document, HTML_EXTS, IMAGE_EXTS, LEGACY_WORD_EXTS, PDF_EXTS, TEXT_EXTS
+from .docx import read_docx
+from .html import read_html
+from .image import ocr_missing_pages, ocr_scan, read_image
+from .legacy_doc import read_legacy_word
+from .pdf import read_pdf
+from .sniff import SNIFF_BYTES, KIND_NAMES, PROMISED, looks_like, sniff_format
+from .text import read_text_file
+
+
+READERS = {ext: read_text_file for ext in TEXT_EXTS}
+READERS.update({ext: read_docx for ext in DOCX_EXTS})
+READERS.update({ext: read_legacy_word for ext in LEGACY_WORD_EXTS})
+READERS.update({ext: read_pdf for ext in PDF_EXTS})
+READERS.update({ext: read_html for ext in HTML_EXTS})
+
+
+READERS.update({ext: read_image for ext in IMAGE_EXTS})
+
+
+def _read_as(path: Path, suffix: str) -> Document:
+    """Read a misnamed file through the converter for ``suffix``: LibreOffice goes by the name."""
+    with tempfile.TemporaryDirectory(prefix="replyparse-") as tmp:
+        copy = Path(tmp) / ("in" + suffix)
+        shutil.copyfile(path, copy)
+        return read_legacy_word(copy)
+
+
+_KIND_READERS = {"pdf": read_pdf, "zip": read_docx, "ole": lambda p: _read_as(p, ".doc"),
+                 "rtf": lambda p: _read_as(p, ".rtf"), "html": read_html}
+
+
+def _read_by_content(p: Path, ext: str) -> Document:
+    """A .pdf/.docx/.doc read as what its first bytes say it is: a web page saved as .pdf is read
+    as HTML with a warning; a file that is nothing we read is an error saying what it looks like."""
+    with open(p, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    fmt = ext.lstrip(".")
+    if not head:
+        return Document(path=str(p), format=fmt, status="error", reason="empty file")
+    kind = sniff_format(head)
+    if kind in PROMISED[ext]:
+        return READERS[ext](p)
+    if kind is None:
+        looks = looks_like(head)
+        if ext in PDF_EXTS:
+            reason = f"not a PDF: the file does not start with %PDF ({looks})"
+        elif ext in DOCX_EXTS:
+            reason = f"not a Word {ext} file: it is not a zip archive ({looks})"
+        else:
+            reason = f"not a Word {ext} file: neither a .doc (OLE) nor an RTF file ({looks})"
+        return Document(path=str(p), format=fmt, status="error", reason=reason)
+    note = f"named {ext} but is {KIND_NAMES[kind]}"
+    doc = _KIND_READERS[kind](p)
+    doc.path = str(p)
+    how = doc.format.upper() if doc.format in ("pdf", "html") else "." + doc.format
+    doc.warnings.insert(0, f"{note}: read as {how}")
+    if doc.status == "error":
+        doc.reason = f"{note}: {doc.reason}"
+    return doc
+
+
+def read_file(path: str | Path, ocr: bool | str = False) -> Document:
+    """Read one input file; never raises. With ``ocr`` (True or an engine name: ``rapidocr``,
+    ``tesseract``), a scan (a PDF without a text layer, an image) is read by OCR, and so are the
+    pages without text of a PDF that mixes text and scanned pages."""
+    doc = _read_file(path)
+    engine = ocr if isinstance(ocr, str) else "rapidocr"
+    try:
+        if ocr and doc.status == "needs_ocr":
+            doc = ocr_scan(Path(path), doc, engine)
+        elif ocr and doc.status == "ok" and doc.format == "pdf" and engine == "rapidocr" and len(doc.pages) > 1:
+            doc = ocr_missing_pages(Path(path), doc)
+    except Exception as e:  # OCR trouble leaves the file as it was: needs_ocr, with the reason
+        doc.warnings.append(f"OCR failed: {type(e).__name__}: {e}")
+    return doc
+
+
+def _read_file(path: str | Path) -> Document:
+    p = Path(path)
+    ext = p.suffix.lower()
+    reader = READERS.get(ext)
+    if reader is None:
+        return Document(path=str(p), format=ext.lstrip(".") or "unknown", status="error",
+                        reason=f"unsupported file type {p.suffix or '(none)'}")
+    try:
+        return _read_by_content(p, ext) if ext in PROMISED else reader(p)
+    except PermissionError:
+        return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
+                        reason="permission denied")
+    except OSError as e:
+        return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
+                        reason=f"cannot read: {e.strerror or e}")
+    except Exception as e:  # a damaged file of any format is one error row, never a crash
+        return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
+                        reason=f"cannot read {p.suffix.lower() or 'file'}: {type(e).__name__}: {e}")

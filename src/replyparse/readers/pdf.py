@@ -1,0 +1,412 @@
+"""PDFs with a text layer, read with pdfium: lines in reading order, page furniture removed,
+wrapped lines joined into paragraphs."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import regex
+from .document import Document
+
+
+_HAN = regex.compile(r"\p{Han}")
+
+@dataclass
+class PdfLine:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    page: int
+
+
+_GARBAGE_CHARS = regex.compile(r"[\ufffd\p{Co}\x00-\x08\x0b\x0c\x0e-\x1f]|\(cid:\d+\)")
+_PAGE_NO = regex.compile(r"^\s*(?:[—\-–－─]{1,2}\s*\d{1,4}\s*[—\-–－─]{1,2}|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+                         r"|\d{1,4}\s*/\s*\d{1,4}|[-–—]\s*\d{1,4}\s*[-–—]|page\s*\d+(?:\s*of\s*\d+)?)\s*$",
+                         regex.IGNORECASE)
+_BARE_NUMBER = regex.compile(r"^\s*\d{1,4}\s*$")
+_SENTENCE_END = regex.compile(r"[。！？!?；;：:…”」』）)》]$")
+_MID_SENTENCE = regex.compile(r"[，、（(《“—\-]$")
+_POINT_START = regex.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[、.．](?!\d)"
+                             r"|[①-⑳]|第[一二三四五六七八九十\d]{1,3}[条章节]|附件|抄送|联系人|联系电话|[（(]?此件|主题词"
+                             # a web page's metadata labels; a document number alone under a title
+                             r"|(?:发布)?(?:时间|日期)\s*[:：]|来\s*源\s*[:：]|发布机构|索\s*引\s*号|文\s*号\s*[:：]|浏览次数|阅读次数"
+                             r"|\S{0,12}[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*\S{0,8}?\d{1,4}\s*号(?:\s*[(（]\S{1,4}[)）])?\s*$)")
+_SALUTATION_LINE = regex.compile(r"^[^。，！？]{1,40}(?:代表|委员|同志|先生|女士|老师|领衔人|们|局|委|会|办|室|处|院|厅|部|中心|公司"
+                              r"|单位|政府|组)[：:]$")
+_TITLE_END = regex.compile(r"(?:答复|复函|的函|回复|办理情况)[)）]?$")
+_DATE_ONLY = regex.compile(r"^\s*(?:\d{4}|[〇○零0一二三四五六七八九]{4})\s*年.{1,8}日\s*$")
+# Word leaves a gap between CJK and Latin/digits that extraction turns into a space: 45 号, 282.68 万元
+_CJK_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”])[ \t]+(?=[0-9A-Za-z.%])|(?<=[0-9A-Za-z%])[ \t]+(?=[\p{Han}，。、；：（）《》“”])")
+
+
+_CJKISH = regex.compile(r"[\p{Han}，。、；：（）《》“”]")
+_LATINISH = regex.compile(r"[0-9A-Za-z.%]")
+_DATE_AHEAD = regex.compile(r"\d{4}(?:年|[-./]\d)")
+_WORD_START = regex.compile(r"[A-Za-z0-9.,:%/'+\-()\[\]]+")
+
+
+def _AUTOSPACE_PAIR(a: str, b: str) -> bool:
+    return bool(_CJKISH.match(a) and _LATINISH.match(b) or _LATINISH.match(a) and _CJKISH.match(b))
+
+
+def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> tuple[str, list[int]]:
+    """A line's characters left to right, with the text index of each (-1 for a space put back,
+    which counts as generated like pdfium's own). pdfium gives characters in drawing order, and
+    a producer that draws fallback-font glyphs (curly quotes, ○, ∶) or its spaces after the rest
+    of the line leaves them at its end."""
+    # Han text from the body font comes in order; what a producer draws late is punctuation,
+    # symbols, spaces and the odd fallback glyph, which then sits at the end: probing those, their
+    # neighbours and the line's ends saves a box lookup per character
+    probe = {0, len(seg) - 1}
+    for j, ch in enumerate(seg):
+        if not _HAN.match(ch):
+            probe.update((j - 1, j, j + 1))
+    probe = [j for j in sorted(probe) if 0 <= j < len(seg) and not (seg[j].isspace() and generated(start + j))]
+    xs = [box(start + j)[0] for j in probe]
+    if all(b >= a - 1.0 for a, b in zip(xs, xs[1:])):
+        return seg, [start + j for j in range(len(seg))]
+    drawn = [j for j, ch in enumerate(seg) if not (ch.isspace() and generated(start + j))]
+    drawn.sort(key=lambda j: box(start + j)[0])
+    chars: list[str] = []
+    where: list[int] = []
+    prev = None
+    for j in drawn:
+        if prev is not None and not seg[j].isspace() and not seg[prev].isspace():
+            # advance boxes, not ink: the ink of ，、《 fills a fraction of its em
+            a, b = loose_box(start + prev), loose_box(start + j)
+            if b[0] - a[2] > 0.3 * max(fontsize(start + prev), fontsize(start + j), 1.0):
+                chars.append(" ")
+                where.append(-1)
+        chars.append(seg[j])
+        where.append(start + j)
+        prev = j
+    return "".join(chars), where
+
+
+def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[PdfLine], int, int]:
+    """Lines of one page with their geometry; fake-bold doubles removed. Returns lines,
+    garbage character count and text character count."""
+    import pypdfium2.raw as pr
+
+    n = textpage.count_chars()
+    if n <= 0:
+        return [], 0, 0
+    text = textpage.get_text_range(0, n)
+    # pdfium counts UTF-16 units; a character outside the BMP takes two indices
+    units, u = [], 0
+    for ch in text:
+        units.append(u)
+        u += 2 if ord(ch) > 0xFFFF else 1
+    aligned = u == n
+    raw = textpage.raw
+    lines: list[PdfLine] = []
+    garbage = len(_GARBAGE_CHARS.findall(text))
+    try:
+        garbage += sum(1 for i in range(0, n, max(1, n // 60)) if pr.FPDFText_HasUnicodeMapError(raw, i) == 1)
+    except (AttributeError, OSError):
+        pass
+    visible = sum(1 for ch in text if not ch.isspace())
+
+    def box(i):
+        return textpage.get_charbox(units[i])
+
+    def loose_box(i):
+        return textpage.get_charbox(units[i], loose=True)
+
+    def generated(i):
+        return pr.FPDFText_IsGenerated(raw, units[i]) == 1
+
+    def fontsize(i):
+        return pr.FPDFText_GetFontSize(raw, units[i])
+
+    pos = 0
+    for seg in regex.split(r"(\r\n|\r|\n)", text):
+        start = pos
+        pos += len(seg)
+        if seg in ("\r\n", "\r", "\n") or not seg.strip():
+            continue
+        if not aligned:
+            lines.append(PdfLine(seg.strip(), 0.0, 0.0, 0.0, 0.0, 0.0, pno))
+            continue
+        seg, where = _visual_order(seg, start, box, loose_box, fontsize, generated)
+        chars = list(seg)
+        # fake bold: the same character drawn again a fraction of its width to the right
+        keep = [True] * len(chars)
+        prev_i = None
+        for j, ch in enumerate(chars):
+            if ch.isspace():
+                # Word's gap between CJK and Latin/digits comes out as a generated space: 45 号
+                # (kept before a date: 某某局 2019年7月18日 is two things side by side)
+                if 0 < j < len(chars) - 1 and _AUTOSPACE_PAIR(chars[j - 1], chars[j + 1]) \
+                        and (where[j] < 0 or generated(where[j])) and not _DATE_AHEAD.match(seg, j + 1):
+                    keep[j] = False
+                continue
+            if prev_i is not None and chars[prev_i] == ch:
+                a, b = box(where[prev_i]), box(where[j])
+                wid = max(a[2] - a[0], 1.0)
+                if abs(a[0] - b[0]) < wid * 0.5 and abs(a[1] - b[1]) < wid * 0.5:
+                    keep[j] = False
+                    continue
+            prev_i = j
+        s = "".join(c for c, k in zip(chars, keep) if k)
+        idx = [where[j] for j, (c, k) in enumerate(zip(chars, keep)) if k and not c.isspace()]
+        if not idx:
+            continue
+        b0, b1 = box(idx[0]), box(idx[-1])
+        size = fontsize(idx[0]) or (b0[3] - b0[1])
+        s = s.strip()
+        half = len(s) // 2
+        if len(s) % 2 == 0 and half >= 2 and s[:half] == s[half:]:
+            # a whole line drawn twice (another fake-bold style)
+            mid = box(idx[half]) if half < len(idx) else b1
+            if abs(mid[0] - b0[0]) < 2 * max(b0[2] - b0[0], 1.0):
+                s = s[:half]
+                b1 = box(idx[half - 1])
+        lines.append(PdfLine(s, b0[0], max(b1[2], b0[2]), max(b0[3], b1[3]), min(b0[1], b1[1]), float(size), pno))
+    return lines, garbage, visible
+
+
+def _percentile(vals: list[float], q: float) -> float:
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, max(0, int(round(q * (len(vals) - 1)))))] if vals else 0.0
+
+
+def page_furniture(pages: list[list[PdfLine]], heights: list[float]) -> tuple[list[list[PdfLine]], list[str], list[str]]:
+    """Split running headers, footers and page numbers off the body lines."""
+    def key(t):
+        return regex.sub(r"\d+", "#", regex.sub(r"\s+", "", t))
+
+    # a running header repeats at the top of pages, a footer at the bottom; the letterhead on
+    # top of page 1 and the same name signing at the bottom of the last page are neither
+    # top of page 1 and the same name signing on top of page 2 are neither: a running line also
+    # keeps its place on the page
+    tops: dict[str, list[tuple[float, float]]] = {}
+    bottoms: dict[str, list[tuple[float, float]]] = {}
+    for lines in pages:
+        for edge, seen in ((lines[:2], tops), (lines[-2:], bottoms)):
+            for ln in edge:
+                seen.setdefault(key(ln.text), []).append((ln.bottom, ln.x0))
+    need = max(2, (len(pages) + 1) // 2)
+
+    def running(seen: dict[str, list[tuple[float, float]]]) -> set[str]:
+        return {k for k, at in seen.items() if len(pages) >= 2 and max(
+            sum(1 for y, x in at if abs(y - y0) < 3.0 and abs(x - x0) < 3.0) for y0, x0 in at) >= need}
+
+    rep_top, rep_bottom = running(tops), running(bottoms)
+    body, headers, footers = [], [], []
+    for lines, H in zip(pages, heights):
+        kept = []
+        for i, ln in enumerate(lines):
+            is_edge = i < 2 or i >= len(lines) - 2
+            in_top = ln.size and ln.bottom > H * 0.93
+            in_bottom = ln.size and ln.top < H * 0.07
+            if _PAGE_NO.match(ln.text) and (is_edge or in_top or in_bottom) or _BARE_NUMBER.match(ln.text) and (in_top or in_bottom):
+                continue
+            if in_top or (i < 2 and key(ln.text) in rep_top):
+                if ln.text not in headers:
+                    headers.append(ln.text)
+                continue
+            if in_bottom or (i >= len(lines) - 2 and key(ln.text) in rep_bottom):
+                if ln.text not in footers:
+                    footers.append(ln.text)
+                continue
+            kept.append(ln)
+        body.append(kept)
+    return body, headers, footers
+
+
+def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
+    """Rebuild paragraphs from wrapped lines: a full-width line that does not end a sentence
+    continues on the next line unless that one starts a new paragraph (indent, numbered point,
+    salutation, date); a wide vertical gap is a blank line."""
+    all_lines = [ln for lines in pages for ln in lines if ln.size]
+    out: list[list[str]] = [[] for _ in pages]
+    if not all_lines:
+        for i, lines in enumerate(pages):
+            out[i] = [ln.text for ln in lines]
+        return out
+    w = statistics.median(ln.size for ln in all_lines) or 12.0
+    left = _percentile([ln.x0 for ln in all_lines], 0.1)
+    wide = [ln.x1 for ln in all_lines if len(ln.text) >= 8]
+    right = _percentile(wide, 0.8) if wide else max(ln.x1 for ln in all_lines)
+    def is_indented(ln: PdfLine) -> bool:
+        return left + 1.5 * w <= ln.x0 <= left + 2.6 * w
+
+    centre = (left + right) / 2
+    pitches = []
+    for lines in pages:
+        for a, b in zip(lines, lines[1:]):
+            d = a.bottom - b.bottom
+            if 0 < d < 4 * w:
+                pitches.append(d)
+    pitch = _percentile(pitches, 0.2) if pitches else 1.5 * w  # body line pitch, not the blank-line gaps
+
+    def full(ln: PdfLine) -> bool:
+        # a line that stops short of the margin without ending a sentence was still wrapped: line
+        # breaking rules (no “ at a line end, no break inside 2021-2022) leave a gap of a few characters
+        # (only a line at the margin or the paragraph indent: a centred title is as wide as it is)
+        ragged = not _SENTENCE_END.search(ln.text) and (ln.x0 < left + 0.5 * w or is_indented(ln))
+        return ln.x1 >= right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= left + 3 * ln.size
+
+    indented = sum(1 for ln in all_lines if is_indented(ln))
+    # where paragraphs are indented, a full line ending in 。 still runs on when the next line is
+    # flush left; a letter of one long paragraph has a single indented line, so also count the
+    # certain paragraph starts (the first line, a line after a short one that ends a sentence)
+    starts = [b for lines in pages for a, b in zip(lines, lines[1:])
+              if a.size and b.size and len(b.text) >= 4 and _SENTENCE_END.search(a.text) and not full(a)
+              and b.x0 < left + 2.6 * w]
+    if all_lines[0].x0 < left + 2.6 * w:
+        starts.append(all_lines[0])
+    indented_starts = sum(1 for ln in starts if is_indented(ln))
+    uses_indent = indented >= 2 or indented_starts > len(starts) - indented_starts
+
+    def centred(ln: PdfLine) -> bool:
+        return abs((ln.x0 + ln.x1) / 2 - centre) < w and ln.x0 > left + 1.2 * w and ln.x1 < right - 1.2 * w
+
+    def pushed(cur: PdfLine, nxt: PdfLine) -> bool:
+        # a number or Latin word that did not fit went to the next line whole: 资金 / 1,234,500元
+        m = _WORD_START.match(nxt.text)
+        return bool(m) and cur.x1 + (len(m.group(0)) * 0.6 + 0.3) * cur.size >= right - 0.3 * cur.size
+
+    def continues(cur: PdfLine, nxt: PdfLine) -> bool:
+        if not cur.size or not nxt.size or not (full(cur) or pushed(cur, nxt)):
+            return False
+        t = nxt.text
+        if _POINT_START.match(t) or _DATE_ONLY.match(t):
+            return False
+        # an addressee line; one listing names (张三、李四代表：) may also be a wrapped list, so
+        # only after a title
+        if _SALUTATION_LINE.match(t) and not _MID_SENTENCE.search(cur.text) \
+                and ("、" not in t or _TITLE_END.search(cur.text)):
+            return False
+        if abs(cur.size - nxt.size) > 0.5:
+            return False  # a title and the text below it
+        if centred(nxt) and abs((cur.x0 + cur.x1) / 2 - centre) < w:
+            return not _SENTENCE_END.search(cur.text)  # a centred title wrapped over two lines
+        if nxt.x0 > left + 1.2 * w:
+            return False  # indented: a new paragraph
+        if _MID_SENTENCE.search(cur.text):
+            return True
+        if uses_indent:
+            return True
+        return not _SENTENCE_END.search(cur.text)
+
+    def glue(a: str, b: str) -> str:
+        return a + (" " if regex.search(r"[A-Za-z]$", a) and regex.match(r"[A-Za-z]", b) else "") + b
+
+    lowest = min(ln.bottom for ln in all_lines)  # the last line of a full page
+    firsts = [lines[0].bottom for lines in pages if lines and lines[0].size]
+    highest = max(firsts) if firsts else 0.0  # the first line of a page
+    prev: PdfLine | None = None
+    last_page = -1  # the page of the last line written out
+    for pi, lines in enumerate(pages):
+        if not lines:
+            prev = None  # an unreadable page breaks any paragraph
+        for ln in lines:
+            same = prev is not None and prev.page == ln.page
+            gap = prev.bottom - ln.bottom if same else 0.0
+            if prev is not None and not same and prev.size and ln.size and (
+                    prev.bottom - lowest > 1.5 * pitch or highest - ln.bottom > 0.8 * pitch):
+                out[pi].append("")  # the page ended early or the next starts low: a blank line between
+                out[pi].append(ln.text)
+                last_page, prev = pi, ln
+                continue
+            if prev is not None and continues(prev, ln) and (not same or gap < 1.8 * pitch):
+                # a wrapped line: glue it to its paragraph, kept on the page where that began
+                out[last_page][-1] = glue(out[last_page][-1], ln.text)
+            else:
+                if same and ln.size and prev.size and gap > 1.8 * pitch:
+                    out[pi].append("")
+                out[pi].append(ln.text)
+                last_page = pi
+            prev = ln
+    return out
+
+
+def read_pdf(path: Path) -> Document:
+    """A PDF with a text layer, read with pdfium: running headers, footers and page numbers
+    removed, wrapped lines joined, Word's CJK–digit spaces and fake-bold doubles removed; a page
+    without usable text is reported in ``warnings``; no text layer at all gives ``needs_ocr``."""
+    import pypdfium2 as pdfium
+
+    doc = Document(path=str(path), format="pdf", encoding="utf-8")
+    truncated = _pdf_truncated(path)
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as e:
+        msg = str(e)
+        doc.status = "error"
+        if "password" in msg.lower():
+            doc.reason = "the PDF is password-protected: it needs a password to open"
+        elif truncated:
+            doc.reason = f"damaged PDF: the file is truncated (no %%EOF at its end; an unfinished download?): {msg}"
+        else:
+            doc.reason = f"not a readable PDF (damaged or not a PDF): {msg}"
+        return doc
+    if truncated:
+        doc.warnings.append("the PDF file is truncated (no %%EOF at its end): pages or text may be missing")
+    if pdfium.raw.FPDF_GetSecurityHandlerRevision(pdf) != -1:
+        # opened without a password, so only an owner password (copy/print limits) is set
+        doc.warnings.append("the PDF is encrypted with an owner password only (no password needed to open it)")
+    try:
+        pages, heights, bad, empty = [], [], [], []
+        for i in range(len(pdf)):
+            page = pdf[i]
+            H = page.get_height()
+            tp = page.get_textpage()
+            lines, garbage, visible = _pdf_page_lines(page, tp, i + 1, H)
+            tp.close()
+            page.close()
+            if visible == 0:
+                empty.append(i + 1)
+                lines = []
+            elif garbage > max(5, 0.2 * visible):
+                bad.append(i + 1)
+                lines = []
+            pages.append(lines)
+            heights.append(H)
+        n_pages = len(pages)
+    finally:
+        pdf.close()
+    if n_pages == 0:
+        doc.status, doc.reason = "error", "the PDF has no pages"
+        return doc
+    if len(empty) == n_pages:
+        doc.status, doc.reason = "needs_ocr", f"no text layer on any of the {n_pages} pages (a scan): needs OCR"
+        doc.pages = [""] * n_pages
+        return doc
+    if len(empty) + len(bad) == n_pages:
+        doc.status = "needs_ocr"
+        doc.reason = ("no usable text layer: the fonts have no Unicode map (text extracts as (cid:N) garbage); "
+                      "needs OCR")
+        doc.pages = [""] * n_pages
+        return doc
+    if empty:
+        doc.warnings.append(f"no text on page{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))} "
+                            "(a scanned or image-only page?): its content is missing")
+    if bad:
+        doc.warnings.append(f"unreadable text on page{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))} "
+                            "(font without Unicode map, (cid:N) garbage): its content is missing")
+    body, headers, footers = page_furniture(pages, heights)
+    joined = join_pdf_lines(body)
+    doc.pages = ["\n".join(lines) for lines in joined]
+    if headers:
+        doc.page_meta["页眉"] = " / ".join(headers[:5])
+    if footers:
+        doc.page_meta["页脚"] = " / ".join(footers[:5])
+    return doc
+
+
+# ---------------------------------------------------------------- web pages
+
+
+def _pdf_truncated(path: Path) -> bool:
+    """No %%EOF in the last 1 KB (where readers look for it): the file was cut short."""
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - 1024))
+        return b"%%EOF" not in f.read()

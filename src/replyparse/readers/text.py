@@ -1,0 +1,95 @@
+"""Plain text files: the codec found (UTF-8, GB18030, UTF-16/32, a mix of UTF-8 and GBK lines)."""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from .document import Document, MAX_TEXT_BYTES
+
+
+MIXED_ENCODING = "utf-8+gb18030"
+
+
+def _decode_mixed(data: bytes) -> str | None:
+    """A UTF-8 text with some lines in GBK (a paragraph pasted from an old file): each line in the
+    codec that reads it, or None when the text is not mostly UTF-8. Whole-file GB18030 would turn
+    every UTF-8 line into mojibake, and the letter would be rejected."""
+    lines = data.split(b"\n")
+    out, utf8_han, gbk = [], 0, 0
+    for ln in lines:
+        try:
+            t = ln.decode("utf-8")
+            utf8_han += not ln.isascii()
+        except UnicodeDecodeError:
+            try:
+                t = ln.decode("gb18030")
+            except UnicodeDecodeError:
+                return None
+            gbk += 1
+        out.append(t)
+    # UTF-8 lines with Chinese must outnumber the others: a GBK file has few lines that also
+    # happen to be valid UTF-8
+    if utf8_han < 2 or utf8_han < gbk:
+        return None
+    return "\n".join(out)
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode letter bytes: BOMs first, then strict UTF-8, then GB18030, then detection."""
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF32_LE, "utf-32")):
+        if data.startswith(bom):
+            return data.decode(enc), enc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        return mixed, MIXED_ENCODING
+    # UTF-16 without BOM: every other byte of ASCII-range text is NUL
+    if len(data) >= 4 and data[1::2].count(0) > len(data) // 4:
+        try:
+            return data.decode("utf-16-le"), "utf-16-le"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise UnicodeDecodeError("unknown", data[:1], 0, 1, "no encoding decodes this file")
+    return str(best), best.encoding
+
+
+def read_bounded(path: Path, doc: Document, limit: int = MAX_TEXT_BYTES) -> bytes | None:
+    """The file's bytes, or None with ``doc`` set to an error when it is too large or empty."""
+    size = path.stat().st_size
+    if size > limit:
+        doc.status, doc.reason = "error", f"file too large: {size} bytes (limit {limit} for .{doc.format})"
+        return None
+    data = path.read_bytes()
+    if not data.strip():
+        doc.status, doc.reason = "error", "empty file"
+        return None
+    return data
+
+
+def read_text_file(path: Path) -> Document:
+    doc = Document(path=str(path), format="txt")
+    data = read_bounded(path, doc)
+    if data is None:
+        return doc
+    try:
+        text, enc = decode_bytes(data)
+    except UnicodeDecodeError as e:
+        doc.status, doc.reason = "error", f"undecodable text: {e.reason}"
+        return doc
+    doc.pages, doc.encoding = [text], enc
+    if enc == MIXED_ENCODING:
+        doc.warnings.append("mixed encodings: most lines are UTF-8, some GBK/GB18030; each line was "
+                            "read in the codec that decodes it")
+    return doc

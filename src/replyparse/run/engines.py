@@ -1,0 +1,367 @@
+"""Where the per-file work runs: in this process, in local worker processes (with per-file
+timeouts), or on a Dask cluster (batches of files a task)."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from multiprocessing.connection import wait as mp_wait
+from pathlib import Path
+
+from .batch import FileResult, error_result, process_file
+from ..engine.rules import RuleSet, default_rules
+from .cache import cacheable, encode_result
+from .options import RunOptions
+
+
+SLOW_ENV = "REPLYPARSE_TEST_SLOW"  # test hook: "NAME[:SECONDS]" makes the worker sleep on that file
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------- per-file work
+
+
+def _test_slow(path: str) -> None:
+    spec = os.environ.get(SLOW_ENV)
+    if not spec:
+        return
+    name, _, secs = spec.partition(":")
+    if Path(path).name == name:
+        time.sleep(float(secs or 3600))
+
+
+def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
+    """What every engine runs for one file."""
+    _test_slow(str(path))
+    return process_file(path, rules, ocr=ocr)
+
+
+# ---------------------------------------------------------------- cache
+
+
+class _Engine:
+    capacity = 1
+    ocr = False  # read scanned PDFs by OCR (RunOptions.ocr)
+
+    def free(self) -> int:
+        raise NotImplementedError
+
+    def submit(self, idx: int, path, sha256: str | None) -> None:
+        raise NotImplementedError
+
+    def wait(self, timeout: float) -> list[tuple[int, FileResult, bytes | None]]:
+        """Finished files: (index, result, its cache blob if the engine made one)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class SerialEngine(_Engine):
+    def __init__(self, rules: RuleSet, ocr: bool = False):
+        self.rules, self.task, self.ocr = rules, None, ocr
+
+    def free(self) -> int:
+        return 0 if self.task else 1
+
+    def submit(self, idx, path, sha256):
+        self.task = (idx, path)
+
+    def wait(self, timeout):
+        if not self.task:
+            return []
+        idx, path = self.task
+        self.task = None
+        return [(idx, work(str(path), self.rules, self.ocr), None)]
+
+
+def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
+    """End this worker when the parent is gone (killed with -9, say): a blocked ``recv`` would
+    not notice, because forked siblings hold copies of the parent's pipe ends."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="replyparse-orphan-watch", daemon=True).start()
+
+
+def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: bool = False) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+    rules = rules or default_rules()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        idx, path = msg
+        res = work(path, rules, ocr)
+        # the cache entry is made here, in parallel, not in the parent
+        conn.send((idx, res, encode_result(res) if encode and res.sha256 and cacheable(res) else None))
+
+
+class _Slot:
+    __slots__ = ("proc", "conn", "task", "started")
+
+    def __init__(self, proc, conn):
+        self.proc, self.conn, self.task, self.started = proc, conn, None, 0.0
+
+
+class LocalPoolEngine(_Engine):
+    """N worker processes fed one file at a time; a worker that overruns the timeout or dies is
+    killed and replaced, and its file becomes an ``error`` row."""
+
+    def __init__(self, rules: RuleSet, workers: int, timeout: float | None, encode: bool = False,
+                 ocr: bool = False):
+        self.encode, self.ocr = encode, ocr
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        self.ctx = mp.get_context(method)
+        self.rules, self.timeout = rules, timeout or None
+        self.capacity = workers
+        self.slots = [self._spawn() for _ in range(workers)]
+
+    def _spawn(self) -> _Slot:
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid(), self.ocr),
+                                daemon=True,
+                                name="replyparse-worker")
+        proc.start()
+        child.close()
+        return _Slot(proc, parent)
+
+    def _replace(self, i: int) -> None:
+        s = self.slots[i]
+        if s.proc.is_alive():
+            s.proc.kill()
+        s.proc.join(5)
+        s.conn.close()
+        self.slots[i] = self._spawn()
+
+    def free(self) -> int:
+        return sum(s.task is None for s in self.slots)
+
+    def submit(self, idx, path, sha256):
+        for s in self.slots:
+            if s.task is None:
+                s.conn.send((idx, str(path)))
+                s.task, s.started = (idx, path, sha256), time.monotonic()
+                return
+        raise RuntimeError("no free worker")
+
+    def wait(self, timeout):
+        busy = [s for s in self.slots if s.task is not None]
+        if not busy:
+            return []
+        now = time.monotonic()
+        if self.timeout:
+            timeout = max(0.0, min(timeout, min(s.started + self.timeout - now for s in busy)))
+        ready = set(mp_wait([s.conn for s in busy], timeout))
+        out = []
+        now = time.monotonic()
+        for i, s in enumerate(self.slots):
+            if s.task is None:
+                continue
+            idx, path, sha = s.task
+            if s.conn in ready:
+                try:
+                    msg = s.conn.recv()
+                    s.task = None
+                    out.append(msg)
+                    continue
+                except (EOFError, OSError):
+                    code = s.proc.exitcode
+                    out.append((idx, error_result(path, sha, f"worker process died (exit code {code})",
+                                                  now - s.started, transient=True), None))
+                    self._replace(i)
+            elif self.timeout and now - s.started >= self.timeout:
+                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s",
+                                              now - s.started, transient=True), None))
+                self._replace(i)
+        return out
+
+    def close(self):
+        for s in self.slots:
+            try:
+                if s.task is None:
+                    s.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for s in self.slots:
+            if s.task is not None:
+                s.proc.kill()
+            s.proc.join(max(0.0, deadline - time.monotonic()))
+            if s.proc.is_alive():
+                s.proc.kill()
+                s.proc.join(1)
+            s.conn.close()
+
+
+def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False
+               ) -> list[tuple[int, FileResult]]:
+    """What a Dask task runs: a batch of files, one after another (a task per file costs the
+    client more CPU than parsing the file)."""
+    return [(idx, work(path, rules, ocr)) for idx, path in items]
+
+
+class DaskEngine(_Engine):
+    """Batches of files as tasks on a ``dask.distributed`` cluster. A batch that runs past
+    ``timeout`` plus a second a file (a letter takes milliseconds) is cancelled (its worker restarted
+    where the cluster has nannies) and its files are sent again one task each, so the file that
+    stalls is found and becomes a timeout row while the others are parsed."""
+
+    BATCH = 200  # files a task: hundreds, so scheduling costs little beside parsing
+    OCR_BATCH = 4  # OCR takes seconds a page
+    SECONDS_A_FILE = 1.0
+
+    def __init__(self, rules: RuleSet, scheduler, timeout: float | None, ocr: bool = False):
+        self.ocr = ocr
+        try:
+            from dask.distributed import Client
+        except ImportError as e:  # pragma: no cover - depends on the extra
+            raise SystemExit("replyparse: --engine dask needs dask[distributed]: pip install 'replyparse[dask]'") from e
+        if isinstance(scheduler, Client):
+            self.client, self._own = scheduler, False
+        else:
+            self.client, self._own = Client(scheduler), True
+        self.timeout = timeout or None
+        self.threads = sum(self.client.nthreads().values()) or 1
+        self.batch = self.OCR_BATCH if ocr else self.BATCH
+        self.capacity = self.threads * 2 * self.batch
+        self._ruleset = rules
+        self.rules = self.client.scatter(rules, broadcast=True, hash=False)
+        self.pending: list[tuple[int, str, str | None]] = []  # submitted, not yet in a task
+        self.futures: dict = {}  # future -> (items [(idx, path, sha)], submitted)
+        self.in_flight = 0
+
+    def free(self):
+        return self.capacity - self.in_flight
+
+    def submit(self, idx, path, sha256):
+        self.pending.append((idx, path, sha256))
+        self.in_flight += 1
+        if len(self.pending) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Send what is pending, spread over the cluster's threads, at most BATCH files a task."""
+        if not self.pending:
+            return
+        size = max(1, min(self.batch, -(-len(self.pending) // self.threads)))
+        for i in range(0, len(self.pending), size):
+            self._send(self.pending[i:i + size])
+        self.pending = []
+
+    def _send(self, items) -> None:
+        fut = self.client.submit(work_batch, [(idx, str(path)) for idx, path, _ in items], self.rules, self.ocr,
+                                 pure=False)
+        self.futures[fut] = (items, time.monotonic())
+
+    def _one_by_one(self, items) -> bool:
+        """A batch that failed or stalled is sent again a file a task, to find the file at fault;
+        False for a single file: that file is the one."""
+        if len(items) == 1:
+            return False
+        for it in items:
+            self._send([it])
+        return True
+
+    def wait(self, timeout):
+        from dask.distributed import wait as dwait
+
+        self._flush()
+        if not self.futures:
+            return []
+        now = time.monotonic()
+        if self.timeout:
+            timeout = max(0.01, min(timeout, min(t + self._limit(items) - now for items, t in self.futures.values())))
+        try:
+            done, _ = dwait(list(self.futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        except Exception:  # some versions raise dask's own timeout type
+            done = set()
+        out = []
+        ok = [f for f in done if f.status == "finished"]
+        for f, batch in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
+            self.futures.pop(f)
+            out += [(idx, res, None) for idx, res in batch]
+        for f in done:
+            if f in self.futures:
+                items, t = self.futures.pop(f)
+                if self._one_by_one(items):
+                    continue
+                try:
+                    exc = f.exception(timeout=1)
+                except Exception as e:
+                    exc = e
+                idx, path, sha = items[0]
+                out.append((idx, error_result(path, sha, f"worker error: {type(exc).__name__}: {exc}",
+                                              time.monotonic() - t, transient=True), None))
+        if self.timeout:
+            now = time.monotonic()
+            late = [f for f, (items, t) in self.futures.items() if now - t >= self._limit(items)]
+            for f in late:
+                items, t = self.futures.pop(f)
+                self._stop(f)
+                if self._one_by_one(items):
+                    continue
+                idx, path, sha = items[0]
+                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t,
+                                         transient=True),
+                            None))
+        self.in_flight -= len(out)
+        return out
+
+    def _limit(self, items) -> float:
+        return self.timeout if len(items) == 1 else self.timeout + self.SECONDS_A_FILE * len(items)
+
+    def _stop(self, fut) -> None:
+        try:
+            processing = self.client.processing()
+            where = [w for w, keys in processing.items() if fut.key in keys]
+            fut.cancel()
+            if where:
+                self.client.restart_workers(where, timeout=30, raise_for_error=False)
+                # a restarted worker has lost the scattered rule set: send it again
+                self.rules = self.client.scatter(self._ruleset, broadcast=True, hash=False)
+        except Exception:
+            pass  # a cluster without nannies: the task is cancelled, the thread runs on
+
+    def close(self):
+        for f in list(self.futures):
+            f.cancel()
+        self.futures.clear()
+        self.pending = []
+        if self._own:
+            self.client.close()
+
+
+def make_engine(rules: RuleSet, options: RunOptions) -> _Engine:
+    if options.engine == "dask":
+        return DaskEngine(rules, options.scheduler, options.timeout, ocr=options.ocr)
+    if options.engine != "local":
+        raise ValueError(f"unknown engine {options.engine!r}")
+    workers = options.workers or cpu_count()
+    if workers <= 1 and not options.timeout:
+        return SerialEngine(rules, ocr=options.ocr)
+    return LocalPoolEngine(rules, max(1, workers), options.timeout, encode=options.cache_dir is not None,
+                           ocr=options.ocr)
+
+
+# ---------------------------------------------------------------- the run

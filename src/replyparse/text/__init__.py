@@ -1,0 +1,1 @@
+"""Text normal forms: Unicode and script normalisation, Chinese numerals, dates."""
