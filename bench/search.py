@@ -37,7 +37,8 @@ sys.path.insert(0, str(REPO / "tests"))  # fixtures.gold_queries: the queries th
 
 from fixtures.gold_queries import gold_queries, middle  # noqa: E402
 from replyparse.pipeline import parse_paths  # noqa: E402
-from replyparse.search.index import Index
+from replyparse.run.options import RunOptions  # noqa: E402
+from replyparse.search.index import Index  # noqa: E402
 from replyparse.search.tokenise import tokens  # noqa: E402
 
 REAL = [REPO.parent / "shared" / "corpus" / "real", REPO.parent / "shared" / "corpus" / "real-2"]
@@ -152,7 +153,7 @@ def real_hit_rate(batches: list[Path], db: Path, jobs: int | None) -> None:
         print("real batches: not found (../shared/corpus/real*)")
         return
     with Index(db) as ix:
-        st = ix.index_paths([str(b) for b in batches], jobs=jobs)
+        st = ix.index_paths([str(b) for b in batches], RunOptions(workers=jobs, quiet=True))
         print(f"real batches: {', '.join(b.name for b in batches)} indexed: {st.total_letters} letters in {st.seconds:.1f}s")
         total = []
         for b in batches:
@@ -236,10 +237,10 @@ def main(argv=None) -> int:
             if os.path.exists(f"{db}{suffix}"):
                 os.remove(f"{db}{suffix}")
         with Index(db) as ix:
-            st = ix.index_paths([jl], jobs=args.jobs)
+            st = ix.index_paths([jl])
             print(f"index:    {st.letters} letters in {st.seconds:.1f}s = {st.letters / st.seconds:.0f} letters/s "
-                  f"(jobs={args.jobs or min(os.cpu_count() or 1, 8)}, JSONL → jieba + trigram → FTS5)")
-            st2 = ix.index_paths([jl], jobs=args.jobs)
+                  f"(JSONL → jieba + trigram → FTS5, one process)")
+            st2 = ix.index_paths([jl])
             print(f"re-index: unchanged {st2.unchanged}/{st2.seen} in {st2.seconds:.1f}s")
             size = sum(os.path.getsize(f"{db}{s}") for s in ("", "-wal") if os.path.exists(f"{db}{s}"))
             print(f"db size:  {size / 1e6:.1f} MB ({size / n / 1e3:.1f} kB per letter)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,58 @@ def test_docx_numbering_headers_and_text_boxes(tmp_path):
         assert want in lines, (want, lines)
     assert doc.text.count("某县交通运输局文件") == 1  # the fallback copy is not read twice
     assert render.RUNNING_HEADER not in doc.text and doc.page_meta.get("页眉") == render.RUNNING_HEADER
+
+
+def test_docx_parts_are_found_through_the_relationships(tmp_path):
+    """The main document, its numbering and its header wherever the package puts them: the
+    reader follows _rels/.rels and the main part's relationships, and a word/document.xml that
+    no relationship names is not the letter."""
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    r = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    wml = "application/vnd.openxmlformats-officedocument.wordprocessingml."
+
+    def para(text, num_id=None):
+        ppr = f'<w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr></w:pPr>' if num_id else ""
+        return f"<w:p>{ppr}<w:r><w:t>{text}</w:t></w:r></w:p>"
+
+    def document(body):
+        return (f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{w}" xmlns:r="{r}">'
+                f'<w:body>{body}</w:body></w:document>')
+
+    p = tmp_path / "moved.docx"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   f'<Override PartName="/content/main.xml" ContentType="{wml}document.main+xml"/>'
+                   f'<Override PartName="/lists/nums.xml" ContentType="{wml}numbering+xml"/>'
+                   f'<Override PartName="/content/top.xml" ContentType="{wml}header+xml"/></Types>')
+        z.writestr("_rels/.rels",
+                   '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   f'<Relationship Id="rId1" Type="{r}/officeDocument" Target="/content/main.xml"/></Relationships>')
+        z.writestr("content/_rels/main.xml.rels",
+                   '<?xml version="1.0" encoding="UTF-8"?>'
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   f'<Relationship Id="rId7" Type="{r}/numbering" Target="../lists/nums.xml"/>'
+                   f'<Relationship Id="rId8" Type="{r}/header" Target="top.xml"/></Relationships>')
+        z.writestr("content/main.xml", document(
+            para("关于第5号建议的答复") + para("现答复如下：") + para("修路情况", 1) + para("下一步", 1) +
+            '<w:sectPr><w:headerReference w:type="default" r:id="rId8"/></w:sectPr>'))
+        z.writestr("lists/nums.xml",
+                   f'<?xml version="1.0" encoding="UTF-8"?><w:numbering xmlns:w="{w}">'
+                   '<w:abstractNum w:abstractNumId="0"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
+                   '<w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl></w:abstractNum>'
+                   '<w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num></w:numbering>')
+        z.writestr("content/top.xml", f'<?xml version="1.0" encoding="UTF-8"?><w:hdr xmlns:w="{w}">'
+                                      f'{para("某县交通运输局文件")}</w:hdr>')
+        z.writestr("word/document.xml", document(para("不是正文：没有关系指向这一部分")))
+    doc = read_file(p)
+    assert doc.status == "ok", doc.reason
+    assert doc.text.split("\n") == ["关于第5号建议的答复", "现答复如下：", "一、修路情况", "二、下一步"]
+    assert doc.page_meta == {"页眉": "某县交通运输局文件"}
 
 
 def test_pdf_furniture_joins_and_spaces(tmp_path):

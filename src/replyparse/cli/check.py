@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..engine.rules import load_rules
-from .options import rules_from_args
+from .options import add_rules_option, rules_from_args
 
 
 def cmd_eval(args) -> int:
@@ -53,3 +53,23 @@ def cmd_rules_check(args) -> int:
         print(f"FAIL {f}")
     print(f"examples: {n - len({id(f.example) for f in failures})}/{n} pass")
     return 1 if failures else 0
+
+
+def add_subcommands(sub) -> None:
+    """The ``eval`` and ``rules check`` subcommands."""
+    sp = sub.add_parser("eval", help="score against NAME.gold.json files")
+    sp.add_argument("gold_dir")
+    sp.add_argument("--subset", choices=["clean", "garbled", "all"], default="clean")
+    sp.add_argument("--formats", help="only inputs with these extensions, e.g. txt or docx,pdf")
+    add_rules_option(sp)
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--details", action="store_true", help="list every mismatch")
+    sp.add_argument("--field", help="with --details: only this field")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("rules", help="rule file tools")
+    rsub = sp.add_subparsers(dest="rules_command", required=True)
+    rc = rsub.add_parser("check", help="validate rule files and print counts")
+    rc.add_argument("dirs", nargs="*", help="rule folders layered over the built-in ones")
+    rc.add_argument("--no-examples", action="store_true", help="only validate, do not run the examples")
+    rc.set_defaults(func=cmd_rules_check)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_FILE_ERRORS, EXIT_INTERRUPTED, UsageError, output_dir, output_file
-from .options import rules_from_args
+from .options import add_rules_option, add_run_options, rules_from_args, run_options
 
 
 def record_format(value: str) -> str:
@@ -21,7 +21,7 @@ def record_format(value: str) -> str:
 
 
 def cmd_parse(args) -> int:
-    from ..run.options import RunOptions, RunStats
+    from ..run.options import RunStats
     from ..run.runner import run
 
     out_dir = getattr(args, "out", None)
@@ -41,13 +41,8 @@ def cmd_parse(args) -> int:
     elif args.output:
         output_file(args.output)
     ruleset = rules_from_args(args)
-    cache_dir = args.cache or (Path(out_dir) / ".cache" if out_dir else None)
-    timeout = args.timeout if args.timeout is not None else (900.0 if args.ocr else 120.0)  # OCR: seconds a page
-    opts = RunOptions(workers=args.workers, timeout=timeout, force=args.force, quiet=args.quiet,
-                      engine=args.engine, scheduler=args.scheduler, cache_dir=cache_dir,
-                      ocr=args.ocr_engine if args.ocr else False)  # the engine's name travels as the flag
-    if opts.engine == "dask" and not opts.scheduler:
-        raise UsageError("--engine dask needs --scheduler ADDRESS (tcp://host:8786)")
+    # the OCR engine's name travels as the flag
+    opts = run_options(args, Path(out_dir) / ".cache" if out_dir else None, args.ocr_engine if args.ocr else False)
     lock = None
     if out_dir:
         from ..run.outlock import OutputLock
@@ -135,3 +130,35 @@ def cmd_amounts(args) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     print(amounts_json(text))
     return 0
+
+
+def add_subcommands(sub) -> None:
+    """The ``parse``, ``summary`` and ``amounts`` subcommands."""
+    sp = sub.add_parser("parse", help="parse files or folders into letter records")
+    sp.add_argument("paths", nargs="+")
+    sp.add_argument("-o", "--output", help="write records here (default: standard output)")
+    sp.add_argument("--format", type=record_format, default="jsonl", metavar="{jsonl,json}",
+                    help="records as JSON lines (default) or one JSON array")
+    add_rules_option(sp)
+    sp.add_argument("--out", metavar="DIR", help="write the letters/amounts/actions/files tables here "
+                    "instead of records to -o/standard output (README: Tables)")
+    sp.add_argument("--formats", default=None, help="with --out: any of csv,xlsx,parquet,jsonl (default csv,jsonl)")
+    sp.add_argument("--ocr", action="store_true",
+                    help="read scans (PDFs without a text layer, their scanned pages, page images) by OCR "
+                         "instead of reporting them needs_ocr (README: Input formats)")
+    sp.add_argument("--ocr-engine", choices=("rapidocr", "tesseract"), default="rapidocr",
+                    help="with --ocr: rapidocr (default; pip install 'replyparse[ocr]', models inside the wheel) "
+                         "or tesseract (apt-get install tesseract-ocr tesseract-ocr-chi-sim; slower, less exact)")
+    add_run_options(sp, "result cache folder (default: OUT/.cache with --out, else none)")
+    sp.add_argument("--wait", action="store_true",
+                    help="with --out: when another run is writing into DIR, wait for it instead of stopping")
+    sp.set_defaults(func=cmd_parse)
+
+    sp = sub.add_parser("summary", help="letters, money and actions per issuer/year/... from parse --out output")
+    sp.add_argument("source", metavar="DIR_OR_JSONL", help="a parse --out folder, or a JSONL file of records")
+    sp.add_argument("--by", help="group by any of issuer,year,body,proposal_kind,handling_category")
+    sp.set_defaults(func=cmd_summary)
+
+    sp = sub.add_parser("amounts", help="print the money amounts found in any text as JSON")
+    sp.add_argument("text", help="the text, or - to read standard input")
+    sp.set_defaults(func=cmd_amounts)

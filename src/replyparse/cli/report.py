@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..out.report import PlotlyMissing, is_out_folder, load_plotly, collect_records, write_report
+from .options import add_rules_option, add_run_options, run_options
 
 
 def cmd_report(args) -> int:
@@ -20,7 +21,7 @@ def cmd_report(args) -> int:
     except PlotlyMissing as e:
         raise UsageError(str(e)) from None
     rules = load_rules(args.rules or []) if any(not is_out_folder(Path(p)) for p in args.paths) else None
-    records = collect_records(args.paths, rules, workers=args.workers, quiet=args.quiet)
+    records = collect_records(args.paths, rules, run_options(args))
     if args.gold and not any((Path(args.gold) / (Path(r.get("source") or "").stem + ".gold.json")).is_file()
                              for r in records):
         print(f"replyparse report: no NAME.gold.json in {args.gold} matches a letter; nothing marked", file=sys.stderr)
@@ -34,8 +35,6 @@ def cmd_report(args) -> int:
 
 def add_subcommands(sub) -> None:
     """The ``report`` subcommand (README: Review report)."""
-    from .options import add_rules_option, add_workers_option
-
     sp = sub.add_parser("report", help="a self-contained HTML review report: charts, a letter table, "
                                        "highlighted evidence (README: Review report)")
     sp.add_argument("paths", nargs="+", metavar="PATH",
@@ -44,6 +43,5 @@ def add_subcommands(sub) -> None:
     sp.add_argument("--gold", metavar="DIR", help="a folder of NAME.gold.json: mark where the records disagree")
     sp.add_argument("--title", help="the page title (default: replyparse review report)")
     add_rules_option(sp)
-    add_workers_option(sp)
-    sp.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
+    add_run_options(sp)
     sp.set_defaults(func=cmd_report)

@@ -11,6 +11,7 @@ from ..search.index import Index
 from ..search.query import format_hits, parse_yuan
 from ..search.schema import IndexUnreadable
 from ..search.tokenise import normalise_query, query_terms, tokens
+from .options import add_rules_option, add_run_options, run_options
 
 
 # --------------------------------------------------------------------------- command line
@@ -31,7 +32,7 @@ def cmd_index(args) -> int:
     except sqlite3.DatabaseError as e:
         raise UsageError(f"{args.db} is not a replyparse index, or it is damaged ({e}); give another --db") from None
     with ix:
-        st = ix.index_paths(args.paths, jobs=args.workers, prune=args.prune, rule_dirs=args.rules or ())
+        st = ix.index_paths(args.paths, run_options(args), prune=args.prune, rule_dirs=args.rules or ())
     for w in st.warnings:
         print(f"replyparse index: {w}", file=sys.stderr)
     if not args.quiet:
@@ -77,15 +78,12 @@ def cmd_search(args) -> int:
 
 def add_subcommands(sub) -> None:
     """The ``index``, ``search`` and ``serve`` subcommands (README: Search)."""
-    from .options import add_rules_option, add_workers_option
-
     sp = sub.add_parser("index", help="build or update a full-text index (SQLite FTS5) of letters")
     sp.add_argument("paths", nargs="+", help="files, folders, or JSONL written by replyparse parse")
     sp.add_argument("--db", required=True, help="the index file (.sqlite); created when missing")
-    add_workers_option(sp, "all cores for large runs, else 1; --jobs is the old name")
     add_rules_option(sp)
     sp.add_argument("--prune", action="store_true", help="also drop indexed files that no longer exist anywhere")
-    sp.add_argument("--quiet", action="store_true")
+    add_run_options(sp)
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search an index built by replyparse index")

@@ -99,29 +99,41 @@ def doc_id(source: str) -> str:
     return hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 
-def iter_units(paths: Iterable[str | Path], rules=None) -> Iterator[Unit]:
-    """Units with records (not yet tokenised) from files, folders and JSONL record files, parsed
-    with ``rules`` (default: the built-in rule set)."""
-    from ..run.batch import process_file
-    from ..run.walk import iter_paths
-    from ..engine.rules import default_rules
+def iter_units(paths: Iterable[str | Path], rules=None, options=None) -> Iterator[Unit]:
+    """Units with records (not yet tokenised) from files, folders and JSONL record files, in the
+    order given; files are parsed by the one executor (``run.runner.run`` with ``options``, a
+    ``RunOptions``) with ``rules`` (default: the built-in rule set), consecutive ones in one run."""
+    from ..run.options import RunOptions
+    from ..run.runner import run
 
-    rules = rules or default_rules()
+    files: list[str] = []
+
+    def parse_pending() -> Iterator[Unit]:
+        if not files:
+            return
+        results = run(list(files), rules, options or RunOptions(quiet=True))
+        files.clear()
+        try:
+            for res in results:
+                yield Unit(path=str(res.path), sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
+                           records=[r.to_dict() for r in res.records])
+        finally:
+            results.close()
+
     for arg in paths:
         if is_jsonl(arg) and os.path.isfile(arg):
+            yield from parse_pending()
             yield from read_jsonl_units(arg)
-            continue
-        for fp in iter_paths([arg]):
-            res = process_file(fp, rules)
-            yield Unit(path=str(fp), sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
-                       records=[r.to_dict() for r in res.records])
+        else:
+            files.append(str(arg))
+    yield from parse_pending()
 
 
 def write_es_bulk(paths: Iterable[str | Path], out: IO[str], index: str = "replyparse",
-                  include_non_letters: bool = False, rules=None) -> int:
+                  include_non_letters: bool = False, rules=None, options=None) -> int:
     """Write bulk NDJSON (action line, document line) for every letter; return the letter count."""
     n = 0
-    for u in iter_units(paths, rules):
+    for u in iter_units(paths, rules, options):
         for rec in u.records:
             if not include_non_letters and not is_letter(rec):
                 continue
@@ -135,11 +147,12 @@ def write_es_bulk(paths: Iterable[str | Path], out: IO[str], index: str = "reply
 
 
 def export_es_bulk(paths: Iterable[str | Path], output: str | Path, mapping: str | Path | None = None,
-                   index: str = "replyparse", include_non_letters: bool = False, rules=None) -> tuple[int, str]:
+                   index: str = "replyparse", include_non_letters: bool = False, rules=None,
+                   options=None) -> tuple[int, str]:
     """Write ``output`` and its mapping (default ``OUTPUT.mapping.json``); return (letters, mapping path)."""
     mapping = str(mapping or f"{output}.mapping.json")
     with open(output, "w", encoding="utf-8") as f:
-        n = write_es_bulk(paths, f, index, include_non_letters, rules)
+        n = write_es_bulk(paths, f, index, include_non_letters, rules, options)
     with open(mapping, "w", encoding="utf-8") as f:
         json.dump(es_mapping(getattr(rules, "extra_fields", ())), f, ensure_ascii=False, indent=1)
         f.write("\n")

@@ -81,10 +81,10 @@ def is_out_folder(p: Path) -> bool:
     return p.is_dir() and any((p / name).is_file() for name in ("records.jsonl", "run.json", "files.jsonl"))
 
 
-def collect_records(paths: Iterable[str | Path], rules=None, workers: int | None = None,
-                    quiet: bool = True) -> list[dict]:
+def collect_records(paths: Iterable[str | Path], rules=None, options=None) -> list[dict]:
     """Records (as dicts) from letters, records JSONL files and parse ``--out`` folders, in the
-    order given; letters are parsed through the runner (consecutive ones in one run)."""
+    order given; letters are parsed by the one executor (``run.runner.run`` with ``options``, a
+    ``RunOptions``), consecutive ones in one run."""
     out: list[dict] = []
     letters: list[str] = []  # consecutive letter paths, parsed in one run
 
@@ -94,7 +94,7 @@ def collect_records(paths: Iterable[str | Path], rules=None, workers: int | None
         from ..run.options import RunOptions
         from ..run.runner import run
 
-        results = run(list(letters), rules, RunOptions(workers=workers, quiet=quiet))
+        results = run(list(letters), rules, options or RunOptions(quiet=True))
         try:
             for fr in results:  # in input order, whatever the number of workers
                 out.extend(r.to_dict() for r in fr.records)

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import regex
+
 from .document import Document
+from .opc import CT_STYLES, LATER, R_NS, RT_NUMBERING, RT_STYLES, Package, open_main, parse_xml, related_part
 
 
 # ---------------------------------------------------------------- Word (.docx, .doc/.wps)
@@ -315,7 +317,7 @@ def _declares_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     with z.open(info) as f:
         chunk = f.read(4096)
         if not chunk.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
-            return False  # an image or other binary part: python-docx never parses it as XML
+            return False  # an image or other binary part: never parsed as XML
         # a DTD can only come before the root element: once that is reached, the part is clean
         two, four = chunk[:2], chunk[:4]
         # XML 1.0 appendix F: UTF-32 first (its BOM and its '<' begin like UTF-16's)
@@ -341,7 +343,7 @@ def _declares_dtd(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
 
 
 def _docx_problem(path: Path) -> str | None:
-    """Why a .docx must not reach python-docx, or None. Checked on the zip directory and raw
+    """Why a .docx must not be read, or None. Checked on the zip directory and raw
     bytes only, so a zip bomb or entity bomb is refused before anything is expanded or parsed.
     Declared sizes bound what zipfile will ever inflate, so checking them is enough."""
     try:
@@ -376,48 +378,81 @@ def _docx_problem(path: Path) -> str | None:
     return None
 
 
+# w:sectPr children naming the header and footer parts, as python-docx read them (its
+# .header, .first_page_header, .footer, .first_page_footer; the even-page ones were never read)
+_HDR_FTR = (("headerReference", "default", "header"), ("headerReference", "first", "header"),
+            ("footerReference", "default", "footer"), ("footerReference", "first", "footer"))
+
+
+def _needs_styles(root, num_root) -> bool:
+    """Whether list numbers can depend on the styles: a paragraph names a style (which may carry
+    a w:numPr), or a list is defined through a numbering style (w:numStyleLink). Otherwise
+    ``_Numbering`` gives the same labels without them."""
+    if next(root.iter(_wq("pStyle")), None) is not None:
+        return True
+    return num_root is not None and next(num_root.iter(_wq("numStyleLink")), None) is not None
+
+
+_BAD = "not a readable .docx (damaged or not a Word 2007+ file): "
+
+
 def read_docx(path: Path) -> Document:
     """A Word document: paragraphs and tables in order, list numbering restored as text,
-    text boxes read; headers and footers go to ``page_meta`` (页眉/页脚), not the letter."""
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
+    text boxes read; each section's own headers and footers go to ``page_meta`` (页眉/页脚), not
+    the letter. The zip is checked first (``_docx_problem``: bombs, DTDs), then read part by part
+    (``opc.py``)."""
     doc = Document(path=str(path), format="docx")
     problem = _docx_problem(path)
     if problem:
         doc.status, doc.reason = "error", problem
         return doc
     try:
-        d = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
-        doc.status, doc.reason = "error", f"not a readable .docx (damaged or not a Word 2007+ file): {e}"
+        z = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        doc.status, doc.reason = "error", _BAD + str(e)
         return doc
-    part = d.part
-    num_root = None
-    try:
-        num_root = part.numbering_part.element
-    except (NotImplementedError, KeyError, AttributeError):
-        pass
-    styles_root = None
-    try:
-        styles_root = part.styles.element
-    except (NotImplementedError, KeyError, AttributeError):
-        pass
+    with z:
+        try:
+            pkg = Package(z)
+            root, rels, parts = open_main(path, pkg)
+        except (zipfile.BadZipFile, KeyError, ValueError) as e:
+            doc.status, doc.reason = "error", _BAD + str(e)
+            return doc
+        _, (_, num_root) = related_part(rels, parts, RT_NUMBERING)
+        styles_name, (styles_ct, styles_root) = related_part(rels, parts, RT_STYLES)
+        if styles_ct != CT_STYLES:
+            styles_root = None  # python-docx read styles only from a styles part
+        elif not _needs_styles(root, num_root):
+            styles_root = None
+        else:
+            try:
+                styles_root = parse_xml(pkg.read(styles_name))
+            except (zipfile.BadZipFile, KeyError, ValueError) as e:
+                doc.status, doc.reason = "error", _BAD + str(e)
+                return doc
     numbering = _Numbering(num_root, styles_root)
-    lines = _block_lines(d.element.body, numbering)
+    lines = _block_lines(root.find(_wq("body")), numbering)
     doc.pages = ["\n".join(lines)]
     doc.encoding = "utf-8"
-    header, footer = [], []
-    for sec in d.sections:
-        for hf, bucket in ((sec.header, header), (sec.first_page_header, header), (sec.footer, footer),
-                           (sec.first_page_footer, footer)):
+    header: list[str] = []
+    footer: list[str] = []
+    buckets = {"header": header, "footer": footer}
+    for sect in root.xpath("./w:body/w:p/w:pPr/w:sectPr | ./w:body/w:sectPr", namespaces={"w": _W_NS}):
+        for tag, kind, bucket in _HDR_FTR:
             try:
-                if hf.is_linked_to_previous and sec is not d.sections[0]:
+                ref = next((e for e in sect.iterchildren(_wq(tag)) if e.get(_wq("type")) == kind), None)
+                if ref is None:
+                    continue  # linked to the previous section's: already read there
+                r = rels[ref.attrib[f"{{{R_NS}}}id"]]
+                if r.external:
                     continue
-                for ln in _block_lines(hf._element, _Numbering(None)):
+                _ct, hf_root = parts[r.target]
+                if hf_root is None or hf_root is LATER:
+                    continue
+                for ln in _block_lines(hf_root, _Numbering(None)):
                     ln = ln.strip()
-                    if ln and ln not in bucket:
-                        bucket.append(ln)
+                    if ln and ln not in buckets[bucket]:
+                        buckets[bucket].append(ln)
             except Exception:  # a strange header must not lose the letter
                 continue
     if header:

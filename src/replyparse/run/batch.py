@@ -29,13 +29,15 @@ class FileResult:
     # the error may go away on another try (a timeout, a crashed worker, an internal error): such a
     # result is never cached. Not a column of the files table.
     transient: bool = False
+    # what RunOptions.finish made of this file (the index's token rows); not cached, not a column
+    payload: object = None
 
     def manifest_row(self) -> dict:
         """The ``files`` row: every field but the records (which are not copied)."""
         return {n: getattr(self, n) for n in _ROW_FIELDS}
 
 
-_ROW_FIELDS = tuple(f.name for f in fields(FileResult) if f.name not in ("records", "transient"))
+_ROW_FIELDS = tuple(f.name for f in fields(FileResult) if f.name not in ("records", "transient", "payload"))
 
 
 def file_sha256(path: str | Path) -> str | None:

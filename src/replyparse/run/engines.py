@@ -42,12 +42,21 @@ def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResu
     return process_file(path, rules, ocr=ocr)
 
 
+def finished(res: FileResult, finish) -> FileResult:
+    """``res`` with what ``RunOptions.finish`` makes of it in ``payload`` (which the cache never stores)."""
+    if finish is None:
+        return res
+    res.payload = finish(res)
+    return res
+
+
 # ---------------------------------------------------------------- cache
 
 
 class _Engine:
     capacity = 1
     ocr = False  # read scanned PDFs by OCR (RunOptions.ocr)
+    finish = None  # RunOptions.finish
 
     def free(self) -> int:
         raise NotImplementedError
@@ -64,8 +73,8 @@ class _Engine:
 
 
 class SerialEngine(_Engine):
-    def __init__(self, rules: RuleSet, ocr: bool = False):
-        self.rules, self.task, self.ocr = rules, None, ocr
+    def __init__(self, rules: RuleSet, ocr: bool = False, finish=None):
+        self.rules, self.task, self.ocr, self.finish = rules, None, ocr, finish
 
     def free(self) -> int:
         return 0 if self.task else 1
@@ -78,7 +87,7 @@ class SerialEngine(_Engine):
             return []
         idx, path = self.task
         self.task = None
-        return [(idx, work(str(path), self.rules, self.ocr), None)]
+        return [(idx, finished(work(str(path), self.rules, self.ocr), self.finish), None)]
 
 
 def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
@@ -95,7 +104,8 @@ def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="replyparse-orphan-watch", daemon=True).start()
 
 
-def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: bool = False) -> None:
+def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: bool = False,
+                 finish=None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -112,7 +122,8 @@ def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: 
         idx, path = msg
         res = work(path, rules, ocr)
         # the cache entry is made here, in parallel, not in the parent
-        conn.send((idx, res, encode_result(res) if encode and res.sha256 and cacheable(res) else None))
+        blob = encode_result(res) if encode and res.sha256 and cacheable(res) else None
+        conn.send((idx, finished(res, finish), blob))
 
 
 class _Slot:
@@ -127,8 +138,8 @@ class LocalPoolEngine(_Engine):
     killed and replaced, and its file becomes an ``error`` row."""
 
     def __init__(self, rules: RuleSet, workers: int, timeout: float | None, encode: bool = False,
-                 ocr: bool = False):
-        self.encode, self.ocr = encode, ocr
+                 ocr: bool = False, finish=None):
+        self.encode, self.ocr, self.finish = encode, ocr, finish
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         self.ctx = mp.get_context(method)
         self.rules, self.timeout = rules, timeout or None
@@ -137,7 +148,7 @@ class LocalPoolEngine(_Engine):
 
     def _spawn(self) -> _Slot:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid(), self.ocr),
+        proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid(), self.ocr, self.finish),
                                 daemon=True,
                                 name="replyparse-worker")
         proc.start()
@@ -212,11 +223,11 @@ class LocalPoolEngine(_Engine):
             s.conn.close()
 
 
-def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False
-               ) -> list[tuple[int, FileResult]]:
+def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False, finish=None
+               ) -> list[tuple[int, FileResult, bytes | None]]:
     """What a Dask task runs: a batch of files, one after another (a task per file costs the
     client more CPU than parsing the file)."""
-    return [(idx, work(path, rules, ocr)) for idx, path in items]
+    return [(idx, finished(work(path, rules, ocr), finish), None) for idx, path in items]
 
 
 class DaskEngine(_Engine):
@@ -229,8 +240,8 @@ class DaskEngine(_Engine):
     OCR_BATCH = 4  # OCR takes seconds a page
     SECONDS_A_FILE = 1.0
 
-    def __init__(self, rules: RuleSet, scheduler, timeout: float | None, ocr: bool = False):
-        self.ocr = ocr
+    def __init__(self, rules: RuleSet, scheduler, timeout: float | None, ocr: bool = False, finish=None):
+        self.ocr, self.finish = ocr, finish
         try:
             from dask.distributed import Client
         except ImportError as e:  # pragma: no cover - depends on the extra
@@ -269,7 +280,7 @@ class DaskEngine(_Engine):
 
     def _send(self, items) -> None:
         fut = self.client.submit(work_batch, [(idx, str(path)) for idx, path, _ in items], self.rules, self.ocr,
-                                 pure=False)
+                                 self.finish, pure=False)
         self.futures[fut] = (items, time.monotonic())
 
     def _one_by_one(self, items) -> bool:
@@ -300,7 +311,7 @@ class DaskEngine(_Engine):
         ok = [f for f in done if f.status == "finished"]
         for f, batch in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
             self.futures.pop(f)
-            out += [(idx, res, None) for idx, res in batch]
+            out += batch
         for f in done:
             if f in self.futures:
                 items, t = self.futures.pop(f)
@@ -354,14 +365,14 @@ class DaskEngine(_Engine):
 
 def make_engine(rules: RuleSet, options: RunOptions) -> _Engine:
     if options.engine == "dask":
-        return DaskEngine(rules, options.scheduler, options.timeout, ocr=options.ocr)
+        return DaskEngine(rules, options.scheduler, options.timeout, ocr=options.ocr, finish=options.finish)
     if options.engine != "local":
         raise ValueError(f"unknown engine {options.engine!r}")
     workers = options.workers or cpu_count()
     if workers <= 1 and not options.timeout:
-        return SerialEngine(rules, ocr=options.ocr)
+        return SerialEngine(rules, ocr=options.ocr, finish=options.finish)
     return LocalPoolEngine(rules, max(1, workers), options.timeout, encode=options.cache_dir is not None,
-                           ocr=options.ocr)
+                           ocr=options.ocr, finish=options.finish)
 
 
 # ---------------------------------------------------------------- the run

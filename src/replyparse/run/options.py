@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 
 
@@ -21,7 +22,11 @@ class RunOptions:
     scheduler: object = None  # dask scheduler address, or a dask.distributed.Client
     cache_dir: str | Path | None = None  # None: no cache
     window: int | None = None  # max files in flight + waiting for order; None: from workers
-    ocr: bool = False  # read scanned PDFs with Tesseract instead of leaving them needs_ocr
+    ocr: bool | str = False  # read scans by OCR (True or the engine's name) instead of leaving them needs_ocr
+    # a step run on each parsed file where it was parsed (in the worker; in this process for a cache
+    # hit), which puts what it makes in ``FileResult.payload``: ``index`` tokenises letters there.
+    # A top-level function (it is pickled to the workers); the payload is never cached.
+    finish: Callable | None = None
 
 
 @dataclass

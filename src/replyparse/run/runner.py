@@ -24,7 +24,7 @@ from .batch import FileResult, file_sha256, unread_result
 from .walk import iter_inputs
 from ..engine.rules import RuleSet, default_rules
 from .cache import ResultCache
-from .engines import make_engine
+from .engines import finished, make_engine
 from .options import RunOptions, RunStats
 from .progress import Progress
 
@@ -80,7 +80,7 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
                 sha = file_sha256(path) if cache is not None else None
                 hit = cache.get(sha, path) if cache is not None and not opts.force else None
                 if hit is not None:
-                    done(idx, hit, True)
+                    done(idx, finished(hit, opts.finish), True)
                 else:
                     engine.submit(idx, path, sha)
                     in_flight += 1

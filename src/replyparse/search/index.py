@@ -14,7 +14,7 @@ from .query import plain_number, Hit, MAX_QUERY_CHARS, QueryPlan, SearchResult, 
 from .schema import BM25_WEIGHTS, FIELD_COLUMNS, FTS_COLUMNS, IndexStats, LETTER_JOIN, LETTER_COLUMNS, connect, connect_readonly
 from .snippet import snippet
 from .tokenise import DOCNO, fold_signature, normalise_query, tokenizer_signature, tri_values
-from .units import Unit, parse_unit, is_jsonl, prepare_rows, read_jsonl_units
+from .units import Unit, index_rows, is_jsonl, prepare_rows, read_jsonl_units
 
 
 class Index:
@@ -120,11 +120,12 @@ class Index:
             n += 1
         return n
 
-    def index_paths(self, paths: Iterable[str | Path], jobs: int | None = None, prune: bool = False,
-                    progress=None, rule_dirs: Iterable[str] = ()) -> IndexStats:
+    def index_paths(self, paths: Iterable[str | Path], options=None, prune: bool = False,
+                    rule_dirs: Iterable[str] = ()) -> IndexStats:
         """Index files, folders and JSONL record files; update changed, drop vanished, skip unchanged.
-        Files are parsed with the built-in rules and ``rule_dirs`` over them; when that rule set differs
-        from the one the index was built with, every file is parsed again."""
+        Files are parsed by the one executor (``run.runner.run`` with ``options``, a ``RunOptions``:
+        workers, timeouts, cache, progress), with the built-in rules and ``rule_dirs`` over them;
+        when that rule set differs from the one the index was built with, every file is parsed again."""
         from ..run.batch import file_sha256
         from ..run.walk import display_path, iter_paths
         from ..engine.rules import load_rules_cached
@@ -148,7 +149,7 @@ class Index:
         known = {r["path"]: (r["sha256"], r["origin"]) for r in self.con.execute("SELECT path, sha256, origin FROM files")}
         seen: set[str] = set()
         scopes_dirs, scopes_origins = [], []
-        todo_files: list[tuple[str, str, tuple[str, ...]]] = []  # (key, path as given, --rules) to parse
+        todo_files: dict[str, str] = {}  # path as given -> index key, of the files to parse
         todo_units: list[Unit] = []  # JSONL units to tokenise
         moves: list[tuple[str, Unit]] = []
         by_sha: dict[str, str] = {}
@@ -193,22 +194,24 @@ class Index:
                 elif not force and not old and sha in by_sha and by_sha[sha] != key:
                     moves.append((by_sha[sha], Unit(path=key, sha256=sha, origin="fs", given=display_path(fp))))
                 else:
-                    todo_files.append((key, str(fp), rule_dirs))
+                    todo_files[str(fp)] = key
 
         try:
             for old, u in moves:
                 st.letters += self._move(old, u)
                 st.moved += 1
             n_new = 0
-            for u in self._prepared(todo_files, todo_units, jobs):
+            for u in self._parsed(todo_files, load_rules_cached(rule_dirs), options):
                 st.added += u.path not in known
                 st.updated += u.path in known
                 st.letters += self._write_unit(u)
                 n_new += 1
-                if progress:
-                    progress(n_new, len(todo_files) + len(todo_units))
                 if n_new % 2000 == 0:
                     self.con.commit()
+            for u in todo_units:
+                st.added += u.path not in known
+                st.updated += u.path in known
+                st.letters += self._write_unit(prepare_rows(u))
             # vanished: indexed under a folder/JSONL given now but not seen in this run
             for p, (sha, origin) in known.items():
                 if p in seen:
@@ -237,15 +240,15 @@ class Index:
         self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         st.total_letters = self.con.execute("SELECT count(*) FROM letters").fetchone()[0]
 
-    def index_units(self, units: list[Unit], jobs: int | None = None) -> IndexStats:
+    def index_units(self, units: list[Unit]) -> IndexStats:
         """Index ready-made units (records already parsed), replacing what is stored under their paths."""
         t0 = time.perf_counter()
         st = IndexStats()
         try:
             self._refold(st)
-            for u in self._prepared([], units, jobs):
+            for u in units:
                 st.seen += 1
-                st.letters += self._write_unit(u)
+                st.letters += self._write_unit(prepare_rows(u))
             self.con.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?)", (tokenizer_signature(),))
             self.con.commit()
         except BaseException:
@@ -257,22 +260,25 @@ class Index:
         return st
 
     @staticmethod
-    def _prepared(files: list[tuple[str, str, tuple[str, ...]]], units: list[Unit], jobs: int | None) -> Iterator[Unit]:
-        n = len(files) + len(units)
-        if jobs is None:
-            jobs = min(os.cpu_count() or 1, 8) if n >= 400 else 1
-        if jobs <= 1 or n < 2:
-            for f in files:
-                yield parse_unit(f)
-            for u in units:
-                yield prepare_rows(u)
-            return
-        from concurrent.futures import ProcessPoolExecutor  # not on the search path: it costs start-up time
+    def _parsed(files: dict[str, str], rules, options) -> Iterator[Unit]:
+        """The files parsed and tokenised by the one executor (tokens made in its workers)."""
+        import dataclasses
 
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            chunk = max(1, min(64, n // (jobs * 8) or 1))
-            yield from ex.map(parse_unit, files, chunksize=chunk)
-            yield from ex.map(prepare_rows, units, chunksize=chunk)
+        from ..run.options import RunOptions
+        from ..run.runner import run
+        from ..run.walk import display_path
+
+        if not files:
+            return
+        options = dataclasses.replace(options or RunOptions(workers=1 if len(files) < 400 else None, quiet=True),
+                                      finish=index_rows)
+        results = run(list(files), rules, options)
+        try:
+            for res in results:
+                yield Unit(path=files.get(res.path) or display_path(os.path.abspath(res.path)), sha256=res.sha256,
+                           origin="fs", status=res.status, reason=res.reason, rows=res.payload or [])
+        finally:
+            results.close()
 
     # ---- reading
 

@@ -83,17 +83,11 @@ def prepare_rows(unit: Unit) -> Unit:
     return unit
 
 
-def parse_unit(item: tuple[str, str, tuple[str, ...]]) -> Unit:
-    """Parse one file: ``item`` is (index key = absolute path, the path as given, kept as ``source``,
-    the ``--rules`` folders)."""
-    from ..run.batch import process_file
-    from ..engine.rules import load_rules_cached
-
-    key, given, rule_dirs = item
-    res = process_file(given, load_rules_cached(tuple(rule_dirs)))
-    u = Unit(path=key, sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
-             records=[r.to_dict() for r in res.records])
-    return prepare_rows(u)
+def index_rows(res) -> list[dict]:
+    """The index's rows of one parsed file (a ``run.batch.FileResult``), tokens included: the
+    ``RunOptions.finish`` step of ``index``, so the tokenising runs in the workers."""
+    return prepare_rows(Unit(path=res.path, sha256=res.sha256, origin="fs",
+                             records=[r.to_dict() for r in res.records])).rows
 
 
 def _records_sha(records: list[dict]) -> str:
