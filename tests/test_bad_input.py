@@ -31,6 +31,11 @@ def test_broken_text_files_get_rows_and_the_batch_goes_on(tmp_path, real_dir, ma
     assert r["e_mojibake.txt"].status == "error" and "mis-decoded" in r["e_mojibake.txt"].reason
     assert all(getattr(r["e_mojibake.txt"].records[0], f) is None for f in ("issuer", "title", "date"))
     assert r["f_news.txt"].status == "not_letter" and "news" in r["f_news.txt"].reason
+    # beside each reason in words, its code: what code (and a user filtering the files table) decides on
+    codes = {name: row.reason_code for name, row in r.items()}
+    assert codes == {"a_good.txt": None, "g_good_gbk.txt": None, "b_empty.txt": "empty", "c_blank.txt": "empty",
+                     "d_binary.txt": "binary", "e_mojibake.txt": "mojibake", "f_news.txt": "not_letter"}
+    assert r["f_news.txt"].records[0].reason_code == "not_letter"
 
 
 def test_huge_text_file_is_refused_without_reading_it(tmp_path):
@@ -39,6 +44,7 @@ def test_huge_text_file_is_refused_without_reading_it(tmp_path):
         f.truncate(200 * 1024 * 1024)
     res = process_file(big)
     assert res.status == "error" and "too large" in res.reason and "limit" in res.reason
+    assert res.reason_code == "too_large" and not res.transient
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
@@ -54,7 +60,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
             return real(self)
         monkeypatch.setattr(Path, "read_bytes", denied)
     res = process_file(p)
-    assert (res.status, res.reason) == ("error", "permission denied")
+    assert (res.status, res.reason, res.reason_code) == ("error", "permission denied", "permission_denied")
 
 
 def test_symlink_loop_is_walked_once(tmp_path):

@@ -1,4 +1,4 @@
-"""Bulk runs (src/replyparse/runner.py): order, cache and resume, timeouts, streaming, Dask."""
+"""Bulk runs (src/replyparse/run/): order, cache and resume, timeouts, streaming, Dask."""
 import json
 import os
 import re
@@ -86,7 +86,7 @@ def test_timeout_kills_the_worker_and_the_batch_goes_on(letters, tmp_path, monke
     assert time.monotonic() - t0 < 20
     assert [r.path for r in out] == [str(p) for p in paths]
     bad = out[3]
-    assert bad.status == "error" and bad.reason.startswith("timeout")
+    assert bad.status == "error" and bad.reason_code == "timeout" and bad.reason.startswith("timeout")
     assert bad.records[0].status == "error" and bad.records[0].source == str(slow)
     assert stats.files == len(paths) and sum(r.status == "ok" for r in out) >= 30
     # a timeout is not cached: the next run tries the file again

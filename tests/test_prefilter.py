@@ -1,4 +1,4 @@
-"""Literal prefilters (src/replyparse/prefilter.py): a rule skipped for a text could not have matched it."""
+"""Literal prefilters (src/replyparse/engine/prefilter.py): a rule skipped for a text could not have matched it."""
 from pathlib import Path
 
 import pytest

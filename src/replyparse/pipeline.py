@@ -17,6 +17,7 @@ from .record import NOT_LETTER_WARNING, Record
 from .engine.rules import RuleSet, default_rules
 from .extract.segment import segment, split_letters
 from .run.walk import display_path, iter_paths
+from .status import Reason, Status
 
 
 def _totals(amounts, role):
@@ -51,8 +52,8 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
     is_letter, reason = classify(text, seg, values, ruleset)
     rec.is_reply_letter = is_letter
     if not is_letter:
-        rec.status = "not_letter"
-        rec.warnings.append(NOT_LETTER_WARNING + reason)
+        rec.status, rec.reason_code, rec.reason = Status.NOT_LETTER, Reason.NOT_LETTER, NOT_LETTER_WARNING + reason
+        rec.warnings.append(rec.reason)
         rec.clear_letter_fields()
         return rec
     rec.amounts = amounts_mod.extract_amounts(text, seg, ruleset, warnings=rec.warnings, fields=values)
@@ -135,20 +136,22 @@ def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
 
 def _parse_document(doc: Document, ruleset: RuleSet) -> list[Record]:
     doc.path = display_path(doc.path)
-    if doc.status != "ok":
-        rec = Record(source=doc.path, status=doc.status, reason=doc.reason, format=doc.format,
-                     encoding=doc.encoding, warnings=list(doc.warnings), page_meta=doc.page_meta)
+    if doc.status != Status.OK:
+        rec = Record(source=doc.path, status=doc.status, reason=doc.reason, reason_code=doc.reason_code,
+                     format=doc.format, encoding=doc.encoding, warnings=list(doc.warnings), page_meta=doc.page_meta)
         return [rec]
     text, spans = normalise_pages(doc.pages)
     garbled = mojibake_warning(text)
     problem = None if garbled else text_problem(text)
     if problem:
-        return [Record(source=doc.path, status="error", reason=problem, format=doc.format,
+        code, reason = problem
+        return [Record(source=doc.path, status=Status.ERROR, reason=reason, reason_code=code, format=doc.format,
                        encoding=doc.encoding, warnings=list(doc.warnings))]
     if garbled:
         # wrong-codec text gives wrong fields; say so instead of guessing
-        return [Record(source=doc.path, status="error", reason=garbled, format=doc.format, encoding=doc.encoding,
-                       warnings=list(doc.warnings) + [garbled], text=text, pages=spans)]
+        return [Record(source=doc.path, status=Status.ERROR, reason=garbled, reason_code=Reason.MOJIBAKE,
+                       format=doc.format, encoding=doc.encoding, warnings=list(doc.warnings) + [garbled], text=text,
+                       pages=spans)]
     chunks = split_letters(text, ruleset)
     if len(chunks) > 1:
         recs = [_chunk_record(text[a:b], f"{doc.path}#{n}", ruleset, spans, a, b)

@@ -90,7 +90,8 @@ class Record:
     warnings: list[str] = field(default_factory=list)
     # additions
     status: str = "ok"
-    reason: str | None = None
+    reason: str | None = None  # why status is not ok, in words
+    reason_code: str | None = None  # the same as a code (status.Reason)
     format: str | None = None
     encoding: str | None = None
     pages: list[list[int]] = field(default_factory=list)  # [start, end] offset of each page in text
@@ -110,10 +111,6 @@ class Record:
             d.update(extra)
             d["text"] = text
         return d
-
-    def why_not_ok(self) -> str | None:
-        """The reason, or for a ``not_letter`` the classifier's warning that says why."""
-        return self.reason or next((w for w in self.warnings if w.startswith(NOT_LETTER_WARNING)), None)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":

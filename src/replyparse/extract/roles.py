@@ -281,7 +281,7 @@ _PART_LEAD = regex.compile(r"其中")
 def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None = None,
                     fields: dict | None = None) -> list[Amount]:
     """The amounts of ``text`` with their roles. ``fields`` are the letter's header fields
-    (``extract.extract_fields``), which rules with a ``letter`` condition read. When
+    (``header.extract_fields``), which rules with a ``letter`` condition read. When
     ``warnings`` is given, what a reviewer should check is appended to it: an amount whose role
     is unsure (``role unsure: 12万元 at 345``), an amount left out because its leading digit
     was lost to mojibake."""

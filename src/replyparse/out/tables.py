@@ -60,7 +60,8 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
     ],
     "files": [
         ("path", STR), ("sha256", STR), ("format", STR), ("encoding", STR), ("pages", INT),
-        ("status", STR), ("reason", STR), ("letters", INT), ("records", INT), ("seconds", FLOAT),
+        ("status", STR), ("reason", STR), ("reason_code", STR), ("letters", INT), ("records", INT),
+        ("seconds", FLOAT),
     ],
 }
 TABLES = tuple(COLUMNS)
@@ -185,7 +186,7 @@ def file_results_from_records(records: Iterable[Record]) -> list:
                         format=first.format, encoding=first.encoding, pages=max(len(r.pages) for r in recs),
                         status="ok" if letters else first.status, letters=len(letters), records=recs)
         if not letters:
-            fr.reason = first.why_not_ok()
+            fr.reason, fr.reason_code = first.reason, first.reason_code
         fr.seconds = None
         out.append(fr)
     return out

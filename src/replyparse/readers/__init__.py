@@ -16,6 +16,7 @@ from .legacy_doc import read_legacy_word
 from .pdf import read_pdf
 from .sniff import SNIFF_BYTES, KIND_NAMES, PROMISED, looks_like, sniff_format
 from .text import read_text_file
+from ..status import Reason, Status
 
 
 READERS = {ext: read_text_file for ext in TEXT_EXTS}
@@ -47,7 +48,7 @@ def _read_by_content(p: Path, ext: str) -> Document:
         head = f.read(SNIFF_BYTES)
     fmt = ext.lstrip(".")
     if not head:
-        return Document(path=str(p), format=fmt, status="error", reason="empty file")
+        return Document(path=str(p), format=fmt).fail(Reason.EMPTY, "empty file")
     kind = sniff_format(head)
     if kind in PROMISED[ext]:
         return READERS[ext](p)
@@ -59,15 +60,28 @@ def _read_by_content(p: Path, ext: str) -> Document:
             reason = f"not a Word {ext} file: it is not a zip archive ({looks})"
         else:
             reason = f"not a Word {ext} file: neither a .doc (OLE) nor an RTF file ({looks})"
-        return Document(path=str(p), format=fmt, status="error", reason=reason)
+        return Document(path=str(p), format=fmt).fail(Reason.WRONG_FORMAT, reason)
     note = f"named {ext} but is {KIND_NAMES[kind]}"
     doc = _KIND_READERS[kind](p)
     doc.path = str(p)
     how = doc.format.upper() if doc.format in ("pdf", "html") else "." + doc.format
     doc.warnings.insert(0, f"{note}: read as {how}")
-    if doc.status == "error":
+    if doc.status == Status.ERROR:
         doc.reason = f"{note}: {doc.reason}"
     return doc
+
+
+def page_warnings(doc: Document) -> list[str]:
+    """Warnings for the PDF pages whose content is missing (without text, or unreadable)."""
+    out = []
+    if doc.empty_pages:
+        out.append(f"no text on page{'s' if len(doc.empty_pages) > 1 else ''} {', '.join(map(str, doc.empty_pages))} "
+                   "(a scanned or image-only page?): its content is missing")
+    if doc.unreadable_pages:
+        out.append(f"unreadable text on page{'s' if len(doc.unreadable_pages) > 1 else ''} "
+                   f"{', '.join(map(str, doc.unreadable_pages))} (font without Unicode map, (cid:N) garbage): its content "
+                   "is missing")
+    return out
 
 
 def read_file(path: str | Path, ocr: bool | str = False) -> Document:
@@ -77,12 +91,13 @@ def read_file(path: str | Path, ocr: bool | str = False) -> Document:
     doc = _read_file(path)
     engine = ocr if isinstance(ocr, str) else "rapidocr"
     try:
-        if ocr and doc.status == "needs_ocr":
+        if ocr and doc.status == Status.NEEDS_OCR:
             doc = ocr_scan(Path(path), doc, engine)
-        elif ocr and doc.status == "ok" and doc.format == "pdf" and engine == "rapidocr" and len(doc.pages) > 1:
+        elif ocr and doc.status == Status.OK and doc.format == "pdf" and engine == "rapidocr" and len(doc.pages) > 1:
             doc = ocr_missing_pages(Path(path), doc)
     except Exception as e:  # OCR trouble leaves the file as it was: needs_ocr, with the reason
         doc.warnings.append(f"OCR failed: {type(e).__name__}: {e}")
+    doc.warnings.extend(page_warnings(doc))
     return doc
 
 
@@ -91,16 +106,14 @@ def _read_file(path: str | Path) -> Document:
     ext = p.suffix.lower()
     reader = READERS.get(ext)
     if reader is None:
-        return Document(path=str(p), format=ext.lstrip(".") or "unknown", status="error",
-                        reason=f"unsupported file type {p.suffix or '(none)'}")
+        return Document(path=str(p), format=ext.lstrip(".") or "unknown").fail(
+            Reason.UNSUPPORTED, f"unsupported file type {p.suffix or '(none)'}")
+    unread = Document(path=str(p), format=ext.lstrip("."))
     try:
         return _read_by_content(p, ext) if ext in PROMISED else reader(p)
     except PermissionError:
-        return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
-                        reason="permission denied")
+        return unread.fail(Reason.PERMISSION_DENIED, "permission denied")
     except OSError as e:
-        return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
-                        reason=f"cannot read: {e.strerror or e}")
+        return unread.fail(Reason.CANNOT_READ, f"cannot read: {e.strerror or e}")
     except Exception as e:  # a damaged file of any format is one error row, never a crash
-        return Document(path=str(p), format=p.suffix.lower().lstrip("."), status="error",
-                        reason=f"cannot read {p.suffix.lower() or 'file'}: {type(e).__name__}: {e}")
+        return unread.fail(Reason.DAMAGED, f"cannot read {ext or 'file'}: {type(e).__name__}: {e}")

@@ -11,6 +11,7 @@ import regex
 
 from .document import Document
 from .opc import CT_STYLES, LATER, R_NS, RT_NUMBERING, RT_STYLES, Package, open_main, parse_xml, related_part
+from ..status import Reason
 
 
 # ---------------------------------------------------------------- Word (.docx, .doc/.wps)
@@ -404,19 +405,18 @@ def read_docx(path: Path) -> Document:
     doc = Document(path=str(path), format="docx")
     problem = _docx_problem(path)
     if problem:
-        doc.status, doc.reason = "error", problem
-        return doc
+        return doc.fail(Reason.DAMAGED, problem)
     try:
         z = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
-        doc.status, doc.reason = "error", _BAD + str(e)
+        doc.fail(Reason.DAMAGED, _BAD + str(e))
         return doc
     with z:
         try:
             pkg = Package(z)
             root, rels, parts = open_main(path, pkg)
         except (zipfile.BadZipFile, KeyError, ValueError) as e:
-            doc.status, doc.reason = "error", _BAD + str(e)
+            doc.fail(Reason.DAMAGED, _BAD + str(e))
             return doc
         _, (_, num_root) = related_part(rels, parts, RT_NUMBERING)
         styles_name, (styles_ct, styles_root) = related_part(rels, parts, RT_STYLES)
@@ -428,7 +428,7 @@ def read_docx(path: Path) -> Document:
             try:
                 styles_root = parse_xml(pkg.read(styles_name))
             except (zipfile.BadZipFile, KeyError, ValueError) as e:
-                doc.status, doc.reason = "error", _BAD + str(e)
+                doc.fail(Reason.DAMAGED, _BAD + str(e))
                 return doc
     numbering = _Numbering(num_root, styles_root)
     lines = _block_lines(root.find(_wq("body")), numbering)
@@ -460,5 +460,5 @@ def read_docx(path: Path) -> Document:
     if footer:
         doc.page_meta["页脚"] = " / ".join(footer)
     if not "".join(lines).strip():
-        doc.status, doc.reason = "error", "no text in the Word document (only images?)"
+        doc.fail(Reason.NO_TEXT, "no text in the Word document (only images?)")
     return doc

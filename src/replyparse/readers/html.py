@@ -7,6 +7,7 @@ from pathlib import Path
 import regex
 from .document import Document, MAX_HTML_BYTES
 from .text import read_bounded, decode_bytes
+from ..status import Reason
 
 
 _META_LABELS = {
@@ -157,7 +158,7 @@ def read_html(path: Path) -> Document:
     try:
         root = lxml.html.document_fromstring(text)
     except Exception as e:  # lxml raises ParserError on empty documents
-        doc.status, doc.reason = "error", f"not a readable web page: {e}"
+        doc.fail(Reason.DAMAGED, f"not a readable web page: {e}")
         return doc
     doc.page_meta = _page_meta(root)
     for bad in root.xpath("//script|//style|//noscript|//nav|//header|//footer|//aside|//form|//select|//iframe"):
@@ -200,7 +201,7 @@ def read_html(path: Path) -> Document:
     # a blank <p><br></p> and the block breaks around it give two blank lines: one is enough
     body_text = regex.sub(r"\n{3,}", "\n\n", body_text)
     if not body_text.strip():
-        doc.status, doc.reason = "error", "no article text found in the web page"
+        doc.fail(Reason.NO_TEXT, "no article text found in the web page")
         return doc
     doc.pages = [body_text]
     return doc

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .document import Document
 from .tesseract import ocr_scan_tesseract
+from ..status import Reason, Status
 
 
 def read_image(path: Path) -> Document:
@@ -18,9 +19,9 @@ def read_image(path: Path) -> Document:
         with Image.open(path) as im:
             n = sum(1 for _ in ImageSequence.Iterator(im))
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        return Document(path=str(path), format=fmt, status="error", reason=f"not a readable image: {e}")
-    return Document(path=str(path), format=fmt, status="needs_ocr", pages=[""] * n,
-                    reason=f"an image ({n} page{'s' if n > 1 else ''} of a scan): needs OCR")
+        return Document(path=str(path), format=fmt).fail(Reason.DAMAGED, f"not a readable image: {e}")
+    return Document(path=str(path), format=fmt, pages=[""] * n).fail(
+        Reason.SCAN, f"an image ({n} page{'s' if n > 1 else ''} of a scan): needs OCR", Status.NEEDS_OCR)
 
 
 def ocr_scan(path: Path, doc: Document, engine: str = "rapidocr") -> Document:
@@ -40,7 +41,7 @@ def ocr_scan(path: Path, doc: Document, engine: str = "rapidocr") -> Document:
     if not any(t.strip() for t in texts):
         doc.reason = (doc.reason or "") + "; OCR found no text"
         return doc
-    doc.pages, doc.status, doc.reason = texts, "ok", None
+    doc.pages, doc.status, doc.reason, doc.reason_code = texts, Status.OK, None, None
     _ocr_notes(doc, pages, list(range(len(pages))), furniture)
     return doc
 
@@ -79,6 +80,7 @@ def ocr_missing_pages(path: Path, doc: Document) -> Document:
         doc.pages[i] = t
     read = [i + 1 for i, t in zip(empty, texts) if t.strip()]
     if read:
-        doc.warnings = [w for w in doc.warnings if not w.startswith(("no text on page", "unreadable text on page"))]
+        doc.empty_pages = [n for n in doc.empty_pages if n not in read]
+        doc.unreadable_pages = [n for n in doc.unreadable_pages if n not in read]
         _ocr_notes(doc, pages, empty, furniture)
     return doc

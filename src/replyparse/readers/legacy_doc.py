@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .document import Document
 from .docx import read_docx
+from ..status import Reason
 
 
 SOFFICE_TIMEOUT = 180
@@ -31,9 +32,9 @@ def read_legacy_word(path: Path) -> Document:
     fmt = path.suffix.lower().lstrip(".")
     soffice = find_soffice()
     if soffice is None:
-        return Document(path=str(path), format=fmt, status="error",
-                        reason=f"a legacy .{fmt} file needs LibreOffice to convert it: install it "
-                               "(apt-get install libreoffice-writer) or save the file as .docx")
+        return Document(path=str(path), format=fmt).fail(
+            Reason.CONVERTER_MISSING, f"a legacy .{fmt} file needs LibreOffice to convert it: install it "
+                                      "(apt-get install libreoffice-writer) or save the file as .docx")
     with tempfile.TemporaryDirectory(prefix="replyparse-") as tmp:
         src = Path(tmp) / ("in" + path.suffix.lower())
         shutil.copyfile(path, src)  # a copy with a plain name: soffice dislikes odd file names
@@ -43,13 +44,13 @@ def read_legacy_word(path: Path) -> Document:
                                    "--convert-to", "docx", "--outdir", tmp, str(src)],
                                   capture_output=True, text=True, timeout=SOFFICE_TIMEOUT, env=env)
         except subprocess.TimeoutExpired:
-            return Document(path=str(path), format=fmt, status="error",
-                            reason=f"LibreOffice did not convert the .{fmt} file within {SOFFICE_TIMEOUT} s")
+            return Document(path=str(path), format=fmt).fail(
+                Reason.CONVERTER_FAILED, f"LibreOffice did not convert the .{fmt} file within {SOFFICE_TIMEOUT} s")
         out = Path(tmp) / "in.docx"
         if not out.is_file():
-            return Document(path=str(path), format=fmt, status="error",
-                            reason=f"LibreOffice could not convert the .{fmt} file: "
-                                   f"{(proc.stderr or proc.stdout).strip()[:200] or 'no output'}")
+            return Document(path=str(path), format=fmt).fail(
+                Reason.CONVERTER_FAILED, f"LibreOffice could not convert the .{fmt} file: "
+                                         f"{(proc.stderr or proc.stdout).strip()[:200] or 'no output'}")
         doc = read_docx(out)
     doc.path, doc.format = str(path), fmt
     doc.warnings.append(f"converted from .{fmt} by LibreOffice")

@@ -11,7 +11,7 @@ upright (90°/180°/270° pages) and the page skew measured from the lines thems
 cut from the full-resolution page along its own slant and recognised; lines slanted far off the
 page's skew (a seal's arc of text) are dropped; boxes on one deskewed line are joined, so a seal
 or signature over a line does not cut it; the lines then go through the PDF reader's own
-running-header, page-number and paragraph rules (``read.page_furniture``, ``read.join_pdf_lines``)."""
+running-header, page-number and paragraph rules (``pdf.page_furniture``, ``pdf.join_pdf_lines``)."""
 from __future__ import annotations
 
 import math

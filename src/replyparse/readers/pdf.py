@@ -8,6 +8,7 @@ from pathlib import Path
 
 import regex
 from .document import Document
+from ..status import Reason, Status
 
 
 _HAN = regex.compile(r"\p{Han}")
@@ -339,14 +340,12 @@ def read_pdf(path: Path) -> Document:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as e:
         msg = str(e)
-        doc.status = "error"
         if "password" in msg.lower():
-            doc.reason = "the PDF is password-protected: it needs a password to open"
-        elif truncated:
-            doc.reason = f"damaged PDF: the file is truncated (no %%EOF at its end; an unfinished download?): {msg}"
-        else:
-            doc.reason = f"not a readable PDF (damaged or not a PDF): {msg}"
-        return doc
+            return doc.fail(Reason.PASSWORD, "the PDF is password-protected: it needs a password to open")
+        if truncated:
+            return doc.fail(Reason.DAMAGED, "damaged PDF: the file is truncated (no %%EOF at its end; an unfinished "
+                                            f"download?): {msg}")
+        return doc.fail(Reason.DAMAGED, f"not a readable PDF (damaged or not a PDF): {msg}")
     if truncated:
         doc.warnings.append("the PDF file is truncated (no %%EOF at its end): pages or text may be missing")
     if pdfium.raw.FPDF_GetSecurityHandlerRevision(pdf) != -1:
@@ -373,24 +372,15 @@ def read_pdf(path: Path) -> Document:
     finally:
         pdf.close()
     if n_pages == 0:
-        doc.status, doc.reason = "error", "the PDF has no pages"
-        return doc
+        return doc.fail(Reason.NO_TEXT, "the PDF has no pages")
     if len(empty) == n_pages:
-        doc.status, doc.reason = "needs_ocr", f"no text layer on any of the {n_pages} pages (a scan): needs OCR"
         doc.pages = [""] * n_pages
-        return doc
+        return doc.fail(Reason.SCAN, f"no text layer on any of the {n_pages} pages (a scan): needs OCR", Status.NEEDS_OCR)
     if len(empty) + len(bad) == n_pages:
-        doc.status = "needs_ocr"
-        doc.reason = ("no usable text layer: the fonts have no Unicode map (text extracts as (cid:N) garbage); "
-                      "needs OCR")
         doc.pages = [""] * n_pages
-        return doc
-    if empty:
-        doc.warnings.append(f"no text on page{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))} "
-                            "(a scanned or image-only page?): its content is missing")
-    if bad:
-        doc.warnings.append(f"unreadable text on page{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))} "
-                            "(font without Unicode map, (cid:N) garbage): its content is missing")
+        return doc.fail(Reason.SCAN, "no usable text layer: the fonts have no Unicode map (text extracts as (cid:N) "
+                                     "garbage); needs OCR", Status.NEEDS_OCR)
+    doc.empty_pages, doc.unreadable_pages = empty, bad  # warnings once OCR (parse --ocr) has had its go
     body, headers, footers = page_furniture(pages, heights)
     joined = join_pdf_lines(body)
     doc.pages = ["\n".join(lines) for lines in joined]

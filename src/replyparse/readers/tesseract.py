@@ -7,6 +7,7 @@ from pathlib import Path
 
 import regex
 from .document import Document, PDF_EXTS
+from ..status import Status
 
 
 # ---------------------------------------------------------------- OCR (opt-in)
@@ -134,7 +135,7 @@ def ocr_scan_tesseract(path: Path, doc: Document) -> Document:
         doc.reason = (doc.reason or "") + "; OCR found no text"
         return doc
     doc.pages = ["\n".join(lines) for lines in pages]
-    doc.status, doc.reason = "ok", None
+    doc.status, doc.reason, doc.reason_code = Status.OK, None, None
     doc.ocr, doc.ocr_confidence = True, [None] * len(pages)
     doc.warnings.append(f"text read by OCR (Tesseract {OCR_LANGS}) from {len(pages)} scanned "
                         f"page{'s' if len(pages) > 1 else ''}: characters may be misread")

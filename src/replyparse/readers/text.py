@@ -5,6 +5,7 @@ import codecs
 from pathlib import Path
 
 from .document import Document, MAX_TEXT_BYTES
+from ..status import Reason
 
 
 MIXED_ENCODING = "utf-8+gb18030"
@@ -69,11 +70,11 @@ def read_bounded(path: Path, doc: Document, limit: int = MAX_TEXT_BYTES) -> byte
     """The file's bytes, or None with ``doc`` set to an error when it is too large or empty."""
     size = path.stat().st_size
     if size > limit:
-        doc.status, doc.reason = "error", f"file too large: {size} bytes (limit {limit} for .{doc.format})"
+        doc.fail(Reason.TOO_LARGE, f"file too large: {size} bytes (limit {limit} for .{doc.format})")
         return None
     data = path.read_bytes()
     if not data.strip():
-        doc.status, doc.reason = "error", "empty file"
+        doc.fail(Reason.EMPTY, "empty file")
         return None
     return data
 
@@ -86,7 +87,7 @@ def read_text_file(path: Path) -> Document:
     try:
         text, enc = decode_bytes(data)
     except UnicodeDecodeError as e:
-        doc.status, doc.reason = "error", f"undecodable text: {e.reason}"
+        doc.fail(Reason.UNDECODABLE, f"undecodable text: {e.reason}")
         return doc
     doc.pages, doc.encoding = [text], enc
     if enc == MIXED_ENCODING:

@@ -11,6 +11,7 @@ from .walk import display_path, input_problem
 from ..readers import read_file
 from ..record import Record
 from ..engine.rules import RuleSet, default_rules
+from ..status import Reason, Status
 
 
 @dataclass
@@ -21,8 +22,9 @@ class FileResult:
     format: str | None = None
     encoding: str | None = None
     pages: int = 0
-    status: str = "ok"  # ok / not_letter / needs_ocr / error
+    status: str = Status.OK  # ok / not_letter / needs_ocr / error / skipped
     reason: str | None = None
+    reason_code: str | None = None  # status.Reason
     seconds: float = 0.0
     letters: int = 0
     records: list[Record] = field(default_factory=list)
@@ -54,19 +56,21 @@ def file_sha256(path: str | Path) -> str | None:
 def unread_result(path, problem) -> FileResult:
     """A path that is not read (``pipeline.Problem``): a ``skipped`` files row without a record, or an
     ``error`` row with its error record."""
-    if problem.status == "error":
-        return error_result(path, None, problem.reason)
+    if problem.status == Status.ERROR:
+        return error_result(path, None, problem.code, problem.reason)
     p = Path(path)
     return FileResult(path=str(path), format=p.suffix.lower().lstrip(".") or None, status=problem.status,
-                      reason=problem.reason)
+                      reason=problem.reason, reason_code=problem.code)
 
 
-def error_result(path, sha256: str | None, reason: str, seconds: float = 0.0, transient: bool = False) -> FileResult:
+def error_result(path, sha256: str | None, code: Reason, reason: str, seconds: float = 0.0) -> FileResult:
+    """An ``error`` row and its error record; a code that may go away on another try (a timeout, a
+    crashed worker) makes the result transient: never cached."""
     p = Path(path)
-    rec = Record(source=display_path(path), status="error", reason=reason,
+    rec = Record(source=display_path(path), status=Status.ERROR, reason=reason, reason_code=code,
                  format=p.suffix.lower().lstrip(".") or None)
-    return FileResult(path=str(path), sha256=sha256, format=rec.format, status="error", reason=reason,
-                      seconds=round(seconds, 4), records=[rec], transient=transient)
+    return FileResult(path=str(path), sha256=sha256, format=rec.format, status=Status.ERROR, reason=reason,
+                      reason_code=code, seconds=round(seconds, 4), records=[rec], transient=Reason(code).transient)
 
 
 def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
@@ -82,15 +86,15 @@ def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = Fal
         res.format, res.encoding, res.pages = doc.format, doc.encoding, len(doc.pages)
         res.records = parse_document(doc, rules or default_rules())
     except Exception as e:  # a bug on one file must not stop a batch of thousands
-        res.records = [Record(source=str(path), status="error", reason=f"internal error: {type(e).__name__}: {e}")]
+        res.records = [Record(source=str(path), status=Status.ERROR, reason_code=Reason.INTERNAL_ERROR,
+                              reason=f"internal error: {type(e).__name__}: {e}")]
         res.transient = True
-    statuses = [r.status for r in res.records]
-    letters = [r for r in res.records if r.status == "ok"]
+    letters = [r for r in res.records if r.status == Status.OK]
     res.letters = len(letters)
     if letters:
-        res.status = "ok"
-    elif statuses:
-        res.status = statuses[0]
-        res.reason = res.records[0].why_not_ok()
+        res.status = Status.OK
+    elif res.records:
+        first = res.records[0]
+        res.status, res.reason, res.reason_code = first.status, first.reason, first.reason_code
     res.seconds = round(time.perf_counter() - t0, 4)
     return res

@@ -12,6 +12,7 @@ from .batch import FileResult, error_result, process_file
 from ..engine.rules import RuleSet, default_rules
 from .cache import cacheable, encode_result
 from .options import RunOptions
+from ..status import Reason
 
 
 SLOW_ENV = "REPLYPARSE_TEST_SLOW"  # test hook: "NAME[:SECONDS]" makes the worker sleep on that file
@@ -196,12 +197,12 @@ class LocalPoolEngine(_Engine):
                     continue
                 except (EOFError, OSError):
                     code = s.proc.exitcode
-                    out.append((idx, error_result(path, sha, f"worker process died (exit code {code})",
-                                                  now - s.started, transient=True), None))
+                    out.append((idx, error_result(path, sha, Reason.WORKER_DIED, f"worker process died (exit code {code})",
+                                                  now - s.started), None))
                     self._replace(i)
             elif self.timeout and now - s.started >= self.timeout:
-                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s",
-                                              now - s.started, transient=True), None))
+                out.append((idx, error_result(path, sha, Reason.TIMEOUT, f"timeout: took longer than {self.timeout:g} s",
+                                              now - s.started), None))
                 self._replace(i)
         return out
 
@@ -322,8 +323,8 @@ class DaskEngine(_Engine):
                 except Exception as e:
                     exc = e
                 idx, path, sha = items[0]
-                out.append((idx, error_result(path, sha, f"worker error: {type(exc).__name__}: {exc}",
-                                              time.monotonic() - t, transient=True), None))
+                out.append((idx, error_result(path, sha, Reason.WORKER_ERROR, f"worker error: {type(exc).__name__}: {exc}",
+                                              time.monotonic() - t), None))
         if self.timeout:
             now = time.monotonic()
             late = [f for f, (items, t) in self.futures.items() if now - t >= self._limit(items)]
@@ -333,8 +334,7 @@ class DaskEngine(_Engine):
                 if self._one_by_one(items):
                     continue
                 idx, path, sha = items[0]
-                out.append((idx, error_result(path, sha, f"timeout: took longer than {self.timeout:g} s", now - t,
-                                         transient=True),
+                out.append((idx, error_result(path, sha, Reason.TIMEOUT, f"timeout: took longer than {self.timeout:g} s", now - t),
                             None))
         self.in_flight -= len(out)
         return out

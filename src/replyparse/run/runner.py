@@ -1,5 +1,7 @@
-"""Bulk runs: the same per-file work (``batch.process_file``) run serially, in local worker
-processes, or on a Dask cluster, with a result cache, per-file timeouts and a progress bar.
+"""The one executor: every command that parses letters (parse, index, export, report) runs the
+same per-file work (``batch.process_file``, then ``RunOptions.finish`` where given) through
+``run``: serially, in local worker processes, or on a Dask cluster (``engines.py``), with a
+result cache (``cache.py``), per-file timeouts and a progress bar (``progress.py``).
 
 ``run(paths, rules, options)`` is a generator of ``FileResult`` in the sorted input order
 (``walk.iter_inputs``), whatever the number of workers or the engine. It streams: paths are
@@ -12,7 +14,7 @@ Engines:
 * ``local``    — N worker processes, one file at a time each; a file that runs past the timeout
   has its worker killed and replaced, and becomes an ``error`` row.
 * ``dask``     — ``dask.distributed.Client(scheduler)``; the rule set is scattered once and each
-  file is a task. Input paths must be readable on the workers (shared file system)."""
+  task is a batch of files. Input paths must be readable on the workers (shared file system)."""
 from __future__ import annotations
 
 import sys

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..readers.document import SUPPORTED_EXTS
+from ..status import Reason, Status
 
 
 def display_path(path: str | Path) -> str:
@@ -33,8 +34,10 @@ MAX_INPUT_BYTES = 1 << 30  # a compiled PDF of a year's replies is far less; a b
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a file met on the command line or in a folder is not read: ``skipped`` or ``error``."""
+    """Why a file met on the command line or in a folder is not read: ``skipped`` or ``error``,
+    the reason's code (``status.Reason``) and the reason in words."""
     status: str
+    code: str
     reason: str
 
 
@@ -44,17 +47,17 @@ def input_problem(path: str | Path) -> Problem | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return Problem("error", "no such file")
+        return Problem(Status.ERROR, Reason.NO_SUCH_FILE, "no such file")
     except PermissionError:
-        return Problem("error", "permission denied")
+        return Problem(Status.ERROR, Reason.PERMISSION_DENIED, "permission denied")
     except OSError as e:  # a name past the OS limit, a symlink loop, an I/O error
-        return Problem("error", f"cannot read: {e.strerror or e}")
+        return Problem(Status.ERROR, Reason.CANNOT_READ, f"cannot read: {e.strerror or e}")
     if not stat.S_ISREG(st.st_mode):
         kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
                 else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
-        return Problem("error", f"not a regular file ({kind})")
+        return Problem(Status.ERROR, Reason.NOT_REGULAR_FILE, f"not a regular file ({kind})")
     if st.st_size > MAX_INPUT_BYTES:
-        return Problem("error", f"file too large: {st.st_size} bytes (limit {MAX_INPUT_BYTES})")
+        return Problem(Status.ERROR, Reason.TOO_LARGE, f"file too large: {st.st_size} bytes (limit {MAX_INPUT_BYTES})")
     return None
 
 
@@ -76,7 +79,7 @@ def iter_inputs(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Problem | N
             for fp, problem in _walk(p):
                 if problem is None and fp.suffix.lower() not in SUPPORTED_EXTS:
                     ext = fp.suffix.lower()
-                    problem = Problem("skipped", f"not a format replyparse reads ({ext or 'no extension'})")
+                    problem = Problem(Status.SKIPPED, Reason.UNSUPPORTED, f"not a format replyparse reads ({ext or 'no extension'})")
                 yield fp, problem or input_problem(fp)
         else:
             yield p, input_problem(p)
@@ -90,11 +93,11 @@ def _walk(root: Path) -> Iterator[tuple[Path, Problem | None]]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unlisted.append):
         while unlisted:
             e = unlisted.pop(0)
-            yield Path(e.filename or dirpath), Problem("error", f"cannot list folder: {e.strerror or e}")
+            yield Path(e.filename or dirpath), Problem(Status.ERROR, Reason.CANNOT_LIST_FOLDER, f"cannot list folder: {e.strerror or e}")
         try:
             st = os.stat(dirpath)
         except OSError as e:
-            yield Path(dirpath), Problem("error", f"cannot list folder: {e.strerror or e}")
+            yield Path(dirpath), Problem(Status.ERROR, Reason.CANNOT_LIST_FOLDER, f"cannot list folder: {e.strerror or e}")
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen:
@@ -105,4 +108,4 @@ def _walk(root: Path) -> Iterator[tuple[Path, Problem | None]]:
         for name in sorted(filenames):
             yield Path(dirpath) / name, None
     for e in unlisted:
-        yield Path(e.filename or root), Problem("error", f"cannot list folder: {e.strerror or e}")
+        yield Path(e.filename or root), Problem(Status.ERROR, Reason.CANNOT_LIST_FOLDER, f"cannot list folder: {e.strerror or e}")

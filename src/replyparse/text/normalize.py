@@ -5,6 +5,8 @@ import functools
 
 import regex
 
+from ..status import Reason
+
 # Full-width digits and letters become ASCII; full-width punctuation stays, because
 # the spec keeps it inside values (a proposal title's ，) and rules match either form.
 _FW = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)}
@@ -92,14 +94,14 @@ _HAN = regex.compile(r"\p{Han}")
 _COMMON_HAN_RE = regex.compile("[" + "".join(sorted(_COMMON_HAN)) + "]")
 
 
-def text_problem(text: str) -> str | None:
-    """Why this decoded text is not a letter's text at all, or None."""
+def text_problem(text: str) -> tuple[Reason, str] | None:
+    """Why this decoded text is not a letter's text at all (the reason's code and words), or None."""
     if not text.strip():
-        return "no text in file"
+        return Reason.EMPTY, "no text in file"
     sample = text[:20000]
     bad = len(_BINARY_CHARS.findall(sample))
     if bad > max(8, len(sample) * 0.02):
-        return f"binary data, not text ({bad} control or undecodable characters in the first {len(sample)})"
+        return Reason.BINARY, f"binary data, not text ({bad} control or undecodable characters in the first {len(sample)})"
     return None
 
 
