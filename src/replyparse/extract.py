@@ -20,14 +20,13 @@ import regex
 from .numerals import to_int
 from .record import Evidence, HEADER_FIELDS
 from .prefilter import may_match_in, unfiltered
-from .rules import Rule, RuleSet
+from .rules import RULE_TIMEOUT, Rule, RuleSet, rule_timeout
 from .segment import Segments
 
 HEADER_FAMILIES = ("doc_number", "issuer", "title", "proposal", "proposers", "handling", "date", "contact", "cc")
 GROUP_ALIASES = {"kind": "proposal_kind", "no": "proposal_no", "ptitle": "proposal_title",
                  "person": "contact_person", "phone": "contact_phone", "category": "handling_category"}
 FULLEST_FORM = ("issuer",)
-RULE_TIMEOUT = 0.5  # seconds one rule may spend on one part of one letter
 _WS = regex.compile(r"\s+")
 _EDGE_PUNCT = "，,。.；;：:、 \t\n“”\"'《》<>「」"
 
@@ -250,12 +249,13 @@ def _candidates(rule: Rule, piece, seg: Segments):
     # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
     # split out of a one-line web page is still a line); offsets are shifted back below
     pattern = unfiltered(rule.pattern)
+    timeout = rule_timeout(RULE_TIMEOUT)
     for a, b in seg.get(rule.segment):
         part, present = piece(a, b)
         if not may_match_in(rule.pattern, present):  # none of its words in this part
             continue
         try:
-            for m in pattern.finditer(part, timeout=RULE_TIMEOUT):
+            for m in pattern.finditer(part, timeout=timeout):
                 yield a, m
         except TimeoutError:
             # a pathological text must not stall a batch: the rule gives nothing here

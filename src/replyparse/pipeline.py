@@ -13,7 +13,7 @@ from .extract import extract_fields
 from .normalize import mojibake_warning, normalise, text_problem
 from .read import Document, read_file
 from .record import NOT_LETTER_WARNING, Record
-from .rules import RuleSet, default_rules
+from .rules import RuleSet, bounded, default_rules
 from .segment import segment, split_letters
 from .walk import display_path, iter_paths
 
@@ -95,7 +95,7 @@ def normalise_pages(pages: list[str]) -> tuple[str, list[list[int]]]:
 def parse_text(text: str, source: str = "<text>", rules: RuleSet | None = None) -> Record:
     """Parse one letter given as text."""
     norm = normalise(text)
-    return build_record(norm, source, rules or default_rules())
+    return bounded(build_record, norm, source, rules or default_rules())
 
 
 _PAGE_DOCNUM = regex.compile(r"(?P<prefix>\p{Han}[\p{Han}\w]{0,15}?)\s*[〔\[【(（［]\s*(?P<year>(?:19|20)\d{2})\s*[〕\]】)）］]"
@@ -123,11 +123,11 @@ def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
 def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
     ruleset = rules or default_rules()
     if not getattr(doc, "ocr", False):
-        return _parse_document(doc, ruleset)
+        return bounded(_parse_document, doc, ruleset)  # one time limit for the letter (rules.bounded)
     from .ocr import annotate, repair_document
 
     repair_document(doc, ruleset)  # OCR confusions (rules/ocr.yaml), each repair a warning
-    recs = _parse_document(doc, ruleset)
+    recs = bounded(_parse_document, doc, ruleset)
     annotate(recs, doc)  # ocr, ocr_confidence, warnings on values from low-confidence lines
     return recs
 
