@@ -14,7 +14,7 @@ from .normalize import mojibake_warning, normalise, text_problem
 from .read import Document, read_file
 from .record import NOT_LETTER_WARNING, Record
 from .rules import RuleSet, bounded, default_rules
-from .segment import segment, split_letters
+from .segment import segment, split_letters, split_lines
 from .walk import display_path, iter_paths
 
 
@@ -33,10 +33,10 @@ _CUT = regex.compile(r"[。！？!?）)\]】”\"]\s*$")
 
 
 def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int] | None = None,
-                 first_page: int = 1) -> Record:
-    """Extract a record from already-normalised text."""
+                 first_page: int = 1, lines=None) -> Record:
+    """Extract a record from already-normalised text (``lines``: its ``split_lines`` if known)."""
     rec = Record(source=source, text=text)
-    seg = segment(text, ruleset)
+    seg = segment(text, ruleset, lines)
     values, evidence, warnings = extract_fields(text, seg, ruleset)
     for f in ruleset.extra_fields:  # fields a rule file declares: in the record even when not found
         rec.extra[f.name] = None
@@ -148,7 +148,8 @@ def _parse_document(doc: Document, ruleset: RuleSet) -> list[Record]:
         # wrong-codec text gives wrong fields; say so instead of guessing
         return [Record(source=doc.path, status="error", reason=garbled, format=doc.format, encoding=doc.encoding,
                        warnings=list(doc.warnings) + [garbled], text=text, pages=spans)]
-    chunks = split_letters(text, ruleset)
+    lines = split_lines(text, ruleset)  # once, for split_letters and, for a file of one letter, segment
+    chunks = split_letters(text, ruleset, lines)
     if len(chunks) > 1:
         recs = [_chunk_record(text[a:b], f"{doc.path}#{n}", ruleset, spans, a, b)
                 for n, (a, b) in enumerate(chunks, 1)]
@@ -157,7 +158,7 @@ def _parse_document(doc: Document, ruleset: RuleSet) -> list[Record]:
                 r.format, r.encoding, r.page_meta = doc.format, doc.encoding, doc.page_meta
                 r.warnings = list(doc.warnings) + r.warnings
             return recs
-    rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None)
+    rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None, lines=lines)
     rec.format, rec.encoding, rec.page_meta = doc.format, doc.encoding, doc.page_meta
     _fill_from_page_meta(rec, doc.page_meta)
     rec.pages = spans
