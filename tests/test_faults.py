@@ -285,3 +285,22 @@ def test_a_docx_with_utf32_xml_declaring_a_dtd_is_refused(tmp_path, codec):
         z.writestr("word/document.xml", xml.encode(codec))
     rec = json.loads(rp("parse", path).stdout)
     assert rec["status"] == "error" and "DOCTYPE" in rec["reason"], rec["reason"]
+
+
+def test_a_letter_that_overruns_its_watchdog_is_parsed_again_with_limits(tmp_path, monkeypatch):
+    """rules.bounded: one watchdog a letter; when it fires, the letter is parsed again with a time
+    limit on every rule regex, so the rule that stalls gives nothing, with a warning."""
+    from replyparse.engine import rules as rules_mod
+    from replyparse.run.batch import process_file
+
+    monkeypatch.setattr(rules_mod, "LETTER_BUDGET", 0.3)
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "cc.yaml").write_text(  # exponential on a line of 抄 that does not end the line
+        "rules:\n  - id: cc.evil\n    priority: 5\n    pattern: '^(?:抄|抄抄)+$'\n", "utf-8")
+    letter = tmp_path / "a.txt"
+    letter.write_text(LETTER.read_text("utf-8") + "\n" + "抄" * 40 + "x\n", "utf-8")
+    t0 = time.perf_counter()
+    rec = process_file(letter, rules_mod.load_rules([tmp_path / "r"])).records[0]
+    assert time.perf_counter() - t0 < 20
+    assert rec.doc_number and any("gave up" in w and "cc.evil" in w for w in rec.warnings), rec.warnings
+    assert rules_mod.rule_timeout() == rules_mod.RULE_TIMEOUT  # the limit per call is back after the letter

@@ -14,8 +14,8 @@ from .text.normalize import mojibake_warning, normalise, text_problem
 from .readers.document import Document
 from .readers import read_file
 from .record import NOT_LETTER_WARNING, Record
-from .engine.rules import RuleSet, default_rules
-from .extract.segment import segment, split_letters
+from .engine.rules import RuleSet, bounded, default_rules
+from .extract.segment import segment, split_letters, split_lines
 from .run.walk import display_path, iter_paths
 from .status import Reason, Status
 
@@ -35,10 +35,10 @@ _CUT = regex.compile(r"[。！？!?）)\]】”\"]\s*$")
 
 
 def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int] | None = None,
-                 first_page: int = 1) -> Record:
-    """Extract a record from already-normalised text."""
+                 first_page: int = 1, lines=None) -> Record:
+    """Extract a record from already-normalised text (``lines``: its ``split_lines`` if known)."""
     rec = Record(source=source, text=text)
-    seg = segment(text, ruleset)
+    seg = segment(text, ruleset, lines)
     values, evidence, warnings = extract_fields(text, seg, ruleset)
     for f in ruleset.extra_fields:  # fields a rule file declares: in the record even when not found
         rec.extra[f.name] = None
@@ -97,7 +97,7 @@ def normalise_pages(pages: list[str]) -> tuple[str, list[list[int]]]:
 def parse_text(text: str, source: str = "<text>", rules: RuleSet | None = None) -> Record:
     """Parse one letter given as text."""
     norm = normalise(text)
-    return build_record(norm, source, rules or default_rules())
+    return bounded(build_record, norm, source, rules or default_rules())
 
 
 _PAGE_DOCNUM = regex.compile(r"(?P<prefix>\p{Han}[\p{Han}\w]{0,15}?)\s*[〔\[【(（［]\s*(?P<year>(?:19|20)\d{2})\s*[〕\]】)）］]"
@@ -125,11 +125,11 @@ def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
 def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
     ruleset = rules or default_rules()
     if not getattr(doc, "ocr", False):
-        return _parse_document(doc, ruleset)
+        return bounded(_parse_document, doc, ruleset)  # one time limit for the letter (rules.bounded)
     from .readers.ocr import annotate, repair_document
 
     repair_document(doc, ruleset)  # OCR confusions (rules/ocr.yaml), each repair a warning
-    recs = _parse_document(doc, ruleset)
+    recs = bounded(_parse_document, doc, ruleset)
     annotate(recs, doc)  # ocr, ocr_confidence, warnings on values from low-confidence lines
     return recs
 
@@ -152,7 +152,8 @@ def _parse_document(doc: Document, ruleset: RuleSet) -> list[Record]:
         return [Record(source=doc.path, status=Status.ERROR, reason=garbled, reason_code=Reason.MOJIBAKE,
                        format=doc.format, encoding=doc.encoding, warnings=list(doc.warnings) + [garbled], text=text,
                        pages=spans)]
-    chunks = split_letters(text, ruleset)
+    lines = split_lines(text, ruleset)  # once, for split_letters and, for a file of one letter, segment
+    chunks = split_letters(text, ruleset, lines)
     if len(chunks) > 1:
         recs = [_chunk_record(text[a:b], f"{doc.path}#{n}", ruleset, spans, a, b)
                 for n, (a, b) in enumerate(chunks, 1)]
@@ -161,7 +162,7 @@ def _parse_document(doc: Document, ruleset: RuleSet) -> list[Record]:
                 r.format, r.encoding, r.page_meta = doc.format, doc.encoding, doc.page_meta
                 r.warnings = list(doc.warnings) + r.warnings
             return recs
-    rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None)
+    rec = build_record(text, doc.path, ruleset, [s[0] for s in spans] if len(spans) > 1 else None, lines=lines)
     rec.format, rec.encoding, rec.page_meta = doc.format, doc.encoding, doc.page_meta
     _fill_from_page_meta(rec, doc.page_meta)
     rec.pages = spans

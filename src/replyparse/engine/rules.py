@@ -17,7 +17,9 @@ import hashlib
 import json
 import os
 import pickle
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field as dc_field
 from importlib import resources
 from pathlib import Path
@@ -103,6 +105,14 @@ class RuleSet:
             self._memo[key] = (self.families[fams[0]] if len(fams) == 1 else
                                sorted((r for f in fams for r in self.families[f]), key=lambda r: -r.priority))
         return self._memo[key]
+
+    def memo(self, key, make):
+        """What ``make()`` builds from this rule set, built once (an extractor's plan of its rules);
+        dropped when the set is pickled. Treat it as read-only: it is shared by every letter."""
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = make()
+        return value
 
     def literals_in(self, text: str) -> frozenset:
         """The rule literals ``text`` holds (prefilter.LiteralIndex), for ``prefilter.may_match_in``."""
@@ -426,25 +436,87 @@ def with_prefilter(compiled):
     return FilteredPattern(compiled.pattern, compiled.flags, lits, compiled)
 
 
-def search(pattern, text: str, timeout: float = 0.5):
+# ---------------------------------------------------------------- time limits on rule regexes
+# A rule regex may backtrack for ever on a hostile text. A time limit on each call (``timeout=``)
+# costs two clock_gettime system calls, ~1.7 µs, and a letter makes over a thousand of them: a
+# third of a letter's time. So a letter is parsed under one watchdog instead (``bounded``), an
+# interval timer whose signal ``regex`` notices inside a match; only when the letter overruns it is
+# the letter parsed again with a limit on every call, as before, so the records are the same.
+
+RULE_TIMEOUT = 0.5  # seconds one rule may spend on one part of one letter (the guarded path)
+LETTER_BUDGET = 2.0  # seconds a letter may take before it is parsed again with per-call limits
+
+
+class _Limits(threading.local):
+    timeout: float | None = RULE_TIMEOUT  # None while this thread's letter runs under a watchdog
+
+
+_limits = _Limits()
+
+
+class LetterOverrun(BaseException):
+    """The letter's watchdog fired. Raised from the signal handler wherever the letter was, so not
+    an Exception: no ``except Exception`` on the way (money, a reader) may take it for a bad span."""
+
+
+def _overrun(signum, frame):
+    raise LetterOverrun()
+
+
+def _can_watch() -> bool:
+    """A watchdog needs the main thread (signals go there) and an interval timer nobody else uses."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return False
+    return signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None) and \
+        signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def bounded(fn, *args):
+    """``fn(*args)`` (one letter's extraction) under one watchdog of ``LETTER_BUDGET`` seconds, the
+    rule regexes called without a limit each; if it fires, ``fn`` runs again with a limit on every
+    call (the rule that stalls gives nothing, with a warning). Where no watchdog can be set (a
+    thread other than the main one: Dask, the web server), the limit on every call is kept."""
+    if _limits.timeout is None or not _can_watch():  # nested, or no watchdog possible
+        return fn(*args)
+    old = signal.signal(signal.SIGALRM, _overrun)
+    try:
+        _limits.timeout = None
+        try:
+            signal.setitimer(signal.ITIMER_REAL, LETTER_BUDGET)
+            return fn(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            _limits.timeout = RULE_TIMEOUT
+            signal.signal(signal.SIGALRM, old)
+    except LetterOverrun:
+        pass
+    return fn(*args)
+
+
+def rule_timeout(timeout: float = RULE_TIMEOUT) -> float | None:
+    """The limit for one regex call: ``timeout``, or None under a letter's watchdog."""
+    return timeout if _limits.timeout is not None else None
+
+
+def search(pattern, text: str, timeout: float = RULE_TIMEOUT):
     """``pattern.search`` that gives up (returns None) on a pathological text instead of stalling."""
     try:
-        return pattern.search(text, timeout=timeout)
+        return pattern.search(text, timeout=timeout if _limits.timeout is not None else None)
     except TimeoutError:
         return None
 
 
-def match(pattern, text: str, timeout: float = 0.5):
+def match(pattern, text: str, timeout: float = RULE_TIMEOUT):
     """``pattern.match`` bounded like ``search``."""
     try:
-        return pattern.match(text, timeout=timeout)
+        return pattern.match(text, timeout=timeout if _limits.timeout is not None else None)
     except TimeoutError:
         return None
 
 
-def finditer(pattern, text: str, timeout: float = 0.5) -> list:
+def finditer(pattern, text: str, timeout: float = RULE_TIMEOUT) -> list:
     try:
-        return list(pattern.finditer(text, timeout=timeout))
+        return list(pattern.finditer(text, timeout=timeout if _limits.timeout is not None else None))
     except TimeoutError:
         return []
 

@@ -16,12 +16,14 @@ Every matching clause is returned, in reading order (the gold counts a category 
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
+from typing import Any
 
 import regex
 
 from ..record import Action
-from ..engine.prefilter import may_match_in, unfiltered
-from ..engine.rules import RuleSet, finditer, search
+from ..engine.prefilter import unfiltered
+from ..engine.rules import RuleSet, rule_timeout, search
 
 FAMILY = "actions"
 _SENT = regex.compile(r"[^。；;！？!?\n]+[。；;！？!?]?")
@@ -100,6 +102,24 @@ def _ok(rule, masked: str, clauses: _Clauses, sa: int, sb: int, ma: int, mb: int
     return True
 
 
+@dataclass(frozen=True)
+class _Step:
+    """An action rule as the sentence loop needs it, looked up once per rule set."""
+    rule: Any
+    category: str
+    amount: bool  # ``kind: amount``: an amount of the role ``value`` in the sentence makes the action
+    regex: Any  # the bare regex; its literal prefilter is applied by set tests
+    literals: frozenset | None
+
+
+def _plan(ruleset: RuleSet, rules: list) -> tuple:
+    return ruleset.memo("actions_plan", lambda: tuple(
+        _Step(r, r.get("category"), r.get("kind") == "amount",
+              unfiltered(r.pattern) if r.pattern is not None else None,
+              frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None)
+        for r in rules if r.get("kind") == "amount" or r.pattern is not None))
+
+
 def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Action]:
     rules = [r for r in ruleset.of_kind(FAMILY) if r.get("category")]
     if not rules or not text:
@@ -114,31 +134,38 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
     found: dict[tuple[str, int, int], Action] = {}
     # one pass over the letter decides which rules can match any of its sentences
     present = ruleset.literals_in(masked)
-    live = [r for r in rules if r.get("kind") == "amount" or r.pattern is not None and may_match_in(r.pattern, present)]
+    live = [step for step in _plan(ruleset, rules)
+            if step.amount or step.literals is None or not present.isdisjoint(step.literals)]
+    timeout = rule_timeout()
     for ra, rb in _regions(text, seg, ruleset):
         for sm in _SENT.finditer(masked, ra, rb):
             sa, sb = sm.span()
-            if not masked[sa:sb].strip():
+            sent = masked[sa:sb]
+            if not sent.strip():
                 continue
-            sent_present = ruleset.literals_in(masked[sa:sb])  # the sentence's own rule words, in one pass
-            for r in live:
-                if r.get("kind") == "amount":
+            sent_present = ruleset.literals_in(sent)  # the sentence's own rule words, in one pass
+            for step in live:
+                r = step.rule
+                if step.amount:
                     for a in amounts or []:
                         if sa <= a.start < sb and a.role == r.value:
                             ca, cb = clauses_text.span(sa, sb, a.start, a.end)
-                            found.setdefault((r.get("category"), ca, cb),
-                                             Action(r.get("category"), text[ca:cb].strip(), ca, cb, r.id))
+                            found.setdefault((step.category, ca, cb), Action(step.category, text[ca:cb].strip(), ca, cb, r.id))
                             break
                     continue
-                if not may_match_in(r.pattern, sent_present):
+                if step.literals is not None and sent_present.isdisjoint(step.literals):
                     continue
-                for m in finditer(unfiltered(r.pattern), masked[sa:sb]):
+                try:
+                    matches = list(step.regex.finditer(sent, timeout=timeout))
+                except TimeoutError:
+                    matches = []
+                for m in matches:
                     ma, mb = sa + m.start(), sa + m.end()
                     if not _ok(r, masked, clauses_masked, sa, sb, ma, mb):
                         continue
                     ca, cb = clauses_masked.span(sa, sb, ma, mb)
-                    key = (r.get("category"), ca, cb)
+                    key = (step.category, ca, cb)
                     if key not in found:
-                        found[key] = Action(r.get("category"), text[ca:cb].strip(), ca, cb, r.id)
+                        found[key] = Action(step.category, text[ca:cb].strip(), ca, cb, r.id)
                     break
     return sorted(found.values(), key=lambda x: (x.start, x.end, x.category))

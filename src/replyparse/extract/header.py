@@ -19,13 +19,12 @@ import regex
 
 from ..text.numerals import to_int
 from ..record import Evidence, HEADER_FIELDS
-from ..engine.prefilter import may_match_in, unfiltered
+from ..engine.prefilter import unfiltered
 from ..engine.fields import GROUP_ALIASES
-from ..engine.rules import Rule, RuleSet
+from ..engine.rules import RULE_TIMEOUT, Rule, RuleSet, rule_timeout
 from .segment import Segments
 
 FULLEST_FORM = ("issuer",)
-RULE_TIMEOUT = 0.5  # seconds one rule may spend on one part of one letter
 _WS = regex.compile(r"\s+")
 _EDGE_PUNCT = "，,。.；;：:、 \t\n“”\"'《》<>「」"
 
@@ -244,20 +243,22 @@ def normalise_value(field: str, raw: Any, m=None, type_: str | None = None):
     return fn(raw, m) if fn else clean(raw)
 
 
-def _candidates(rule: Rule, piece, seg: Segments):
-    # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
-    # split out of a one-line web page is still a line); offsets are shifted back below
-    pattern = unfiltered(rule.pattern)
-    for a, b in seg.get(rule.segment):
-        part, present = piece(a, b)
-        if not may_match_in(rule.pattern, present):  # none of its words in this part
-            continue
-        try:
-            for m in pattern.finditer(part, timeout=RULE_TIMEOUT):
-                yield a, m
-        except TimeoutError:
-            # a pathological text must not stall a batch: the rule gives nothing here
-            seg.timeouts.append(rule.id)
+@dataclass(frozen=True)
+class _Step:
+    """One header rule as the scan loop needs it, looked up once per rule set, not per letter:
+    the bare regex (its prefilter applied here, by set tests), its literals, its segments."""
+    rule: Rule
+    regex: Any
+    literals: frozenset | None  # a match holds one of these; None: no guarantee, always run
+    segment: tuple
+
+
+def _plan(ruleset: RuleSet, families: tuple) -> tuple:
+    """The steps of ``families``' rules with a pattern, in the order they are applied (memoised)."""
+    return ruleset.memo(("header_plan", families), lambda: tuple(
+        _Step(r, unfiltered(r.pattern), frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None)
+              else None, r.segment)
+        for family in families for r in ruleset.rules(family) if r.pattern is not None))
 
 
 def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types=None
@@ -284,28 +285,35 @@ def _subsequence(short: str, long: str) -> bool:
 def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
     any a rule file declares, from the rules of every header family (default: all of them)."""
-    families = families or ruleset.header_families()
+    families = tuple(families or ruleset.header_families())
     fields = frozenset(f.name for f in ruleset.fields())
     types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
     cands: dict[str, list[Candidate]] = {}
     present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
     # each segment's text, cut once for all the rules, with the rule words it holds (one pass)
     pieces: dict[tuple[int, int], tuple[str, frozenset]] = {}
-
-    def piece(a: int, b: int) -> tuple[str, frozenset]:
-        p = pieces.get((a, b))
-        if p is None:
-            part = text[a:b]
-            p = pieces[(a, b)] = (part, ruleset.literals_in(part))
-        return p
-
-    for family in families:
-        for rule in ruleset.rules(family):
-            if rule.pattern is None or not may_match_in(rule.pattern, present):  # its words are nowhere in the letter
+    timeout = rule_timeout(RULE_TIMEOUT)
+    for step in _plan(ruleset, families):
+        lits = step.literals
+        if lits is not None and present.isdisjoint(lits):  # its words are nowhere in the letter
+            continue
+        rule = step.rule
+        # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
+        # split out of a one-line web page is still a line); offsets are shifted back below
+        for a, b in seg.get(step.segment):
+            p = pieces.get((a, b))
+            if p is None:
+                part = text[a:b]
+                p = pieces[(a, b)] = (part, ruleset.literals_in(part))
+            if lits is not None and p[1].isdisjoint(lits):  # none of its words in this part
                 continue
-            for off, m in _candidates(rule, piece, seg):
-                for f, v, s, e in _propose(rule, m, off, fields, types):
-                    cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
+            try:
+                for m in step.regex.finditer(p[0], timeout=timeout):
+                    for f, v, s, e in _propose(rule, m, a, fields, types):
+                        cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
+            except TimeoutError:
+                # a pathological text must not stall a batch: the rule gives nothing here
+                seg.timeouts.append(rule.id)
     values: dict[str, Any] = {}
     evidence: dict[str, Evidence] = {}
     warnings: list[str] = []

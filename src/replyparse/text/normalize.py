@@ -90,8 +90,7 @@ _COMMON_HAN = frozenset(
     "合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条"
     "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
     "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
-_HAN = regex.compile(r"\p{Han}")
-_COMMON_HAN_RE = regex.compile("[" + "".join(sorted(_COMMON_HAN)) + "]")
+_HAN_RUN = regex.compile(r"\p{Han}+")
 
 
 def text_problem(text: str) -> tuple[Reason, str] | None:
@@ -110,7 +109,9 @@ def mojibake_warning(text: str) -> str | None:
     hits = _MOJIBAKE.findall(sample)
     if len(hits) >= 3:
         return f"text looks mis-decoded (mojibake such as {hits[0]!r}); fields may be missing"
-    han = len(_HAN.findall(sample))
-    if han >= 100 and len(_COMMON_HAN_RE.findall(sample)) / han < 0.12:
+    # counted by runs and by a set test: regex takes ~80 ns a character on \p{Han} one at a time
+    # and more on a class of 300 characters, the slowest step of a short letter
+    han = sum(map(len, _HAN_RUN.findall(sample)))
+    if han >= 100 and sum(1 for ch in sample if ch in _COMMON_HAN) / han < 0.12:
         return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
     return None
