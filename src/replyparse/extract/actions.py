@@ -121,6 +121,10 @@ def _plan(ruleset: RuleSet, rules: list) -> tuple:
 
 
 def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Action]:
+    """The response actions of a letter's reply part (the regions ``seg`` marks outside the
+    restated proposal), one per category and clause, each with the clause, its span and the rule
+    behind it; ``amounts`` (from ``roles.extract_amounts``, computed here when not given) make the
+    ``kind: amount`` rules: an allocated amount in a sentence is ``funding``."""
     rules = [r for r in ruleset.of_kind(FAMILY) if r.get("category")]
     if not rules or not text:
         return []

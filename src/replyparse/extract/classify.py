@@ -14,6 +14,8 @@ THRESHOLD = 14
 
 
 def classify(text: str, seg: Segments, values: dict, ruleset: RuleSet) -> tuple[bool, str | None]:
+    """Whether ``text`` (segmented as ``seg``; ``values``: its header fields) is a reply letter:
+    ``(True, None)``, or ``(False, why not)`` with the reason of the strongest rule against it."""
     pos, neg, reasons = 0, 0, []
     for rule in ruleset.of_kind("letter"):
         hit = False

@@ -180,7 +180,10 @@ def _find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool
 
 
 def segment(text: str, ruleset: RuleSet, lines: list[Line] | None = None) -> Segments:
-    """The letter's parts; ``lines``: its ``split_lines``, when the caller has them already."""
+    """The parts of one letter's normalised ``text`` as spans (``Segments``): page metadata, the
+    header above the title, the title, the salutation, the body with its numbered points, the
+    signature, contact and 抄送 lines, each found by the ``segment`` rules line by line; ``lines``:
+    its ``split_lines``, when the caller has them already."""
     seg = Segments(text=text)
     lines = split_lines(text, ruleset) if lines is None else lines
     seg.lines = lines

@@ -66,6 +66,10 @@ def to_simplified(text: str) -> tuple[str, bool]:
 
 
 def normalise(raw: str) -> str:
+    """One page's raw text in the form every extractor reads: newlines unified; full-width ASCII,
+    dots and percent signs made half-width; Traditional Chinese converted to Simplified
+    (``to_simplified``); pinyin junk and page-furniture lines dropped; trailing spaces and runs of
+    blank lines collapsed. Offsets in a record are offsets into this text."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
     text = text.translate(_FW)
     text = _FW_DOT.sub(".", text)
