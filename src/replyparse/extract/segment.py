@@ -185,15 +185,25 @@ def segment(text: str, ruleset: RuleSet, lines: list[Line] | None = None) -> Seg
     signature, contact and 抄送 lines, each found by the ``segment`` rules line by line; ``lines``:
     its ``split_lines``, when the caller has them already."""
     seg = Segments(text=text)
-    lines = split_lines(text, ruleset) if lines is None else lines
-    seg.lines = lines
+    seg.lines = lines = split_lines(text, ruleset) if lines is None else lines
     rules = rules_by_field(ruleset)
-    n = len(lines)
+    _mark_anywhere_lines(seg, lines, rules)
+    sal_idx = _mark_salutation(seg, lines, rules)
+    seg.title_lines = _find_title(lines, rules, sal_idx if sal_idx is not None else min(len(lines), 40),
+                                  sal_idx is not None)
+    if seg.title_lines:
+        seg.add("title", seg.title_lines[0].start, seg.title_lines[-1].end)
+    head_end = _mark_header(seg, lines, sal_idx)
+    body_start, body_end = _mark_body_and_signature(seg, lines, rules, sal_idx, head_end)
+    _mark_points(seg, lines, rules, body_start, body_end)
+    return seg
 
-    # contact, 抄送 and page metadata lines can stand anywhere; a contact line under a site's
-    # footer is the site's; a label whose value a web page's run-on line put on the next
-    # logical line (联系单位及电话:某局 | 5550123) takes that line with it
-    prev = None
+
+def _mark_anywhere_lines(seg: Segments, lines: list[Line], rules: dict) -> None:
+    """Contact, 抄送 and page metadata lines, which can stand anywhere. A contact line under a
+    site's footer is the site's; a label whose value a web page's run-on line put on the next
+    logical line (联系单位及电话:某局 | 5550123) takes that line with it."""
+    text, n, prev = seg.text, len(lines), None
     for i, ln in enumerate(lines):
         if match_line(rules.get("contact", []), ln) and not (prev and match_line(rules.get("footer", []), prev)):
             end = ln.end
@@ -209,62 +219,51 @@ def segment(text: str, ruleset: RuleSet, lines: list[Line] | None = None) -> Seg
         if match_line(rules.get("meta", []), ln):
             seg.add("meta", ln.start, ln.end)
 
-    # salutation: the first addressee line (…代表：) in the first part of the letter
-    sal_idx = None
-    limit = max(1500, int(len(text) * 0.6))
+
+def _mark_salutation(seg: Segments, lines: list[Line], rules: dict) -> int | None:
+    """The first addressee line (…代表：) in the first part of the letter; its index, or None."""
+    limit = max(1500, int(len(seg.text) * 0.6))
     for i, ln in enumerate(lines):
         if ln.start > limit:
             break
         r = match_line(rules.get("salutation", []), ln)
         if r:
-            sal_idx = i
             seg.salutation_rule = r.id
             # an addressee with the reply running on after its colon (张三代表：您提出的…): the
             # salutation ends at the colon and the body starts there
             colon = _COLON.search(ln.text)
             sal_end = ln.start + colon.end() if colon and ln.text[colon.end():].strip() else ln.end
             seg.add("salutation", ln.start, sal_end)
-            break
+            return i
+    return None
 
-    stop = sal_idx if sal_idx is not None else min(n, 40)
-    seg.title_lines = _find_title(lines, rules, stop, sal_idx is not None)
-    if seg.title_lines:
-        seg.add("title", seg.title_lines[0].start, seg.title_lines[-1].end)
 
-    # header: everything before the salutation (or the title's end when there is no salutation)
+def _mark_header(seg: Segments, lines: list[Line], sal_idx: int | None) -> int:
+    """The header: everything before the salutation (or the title's end when there is none); the
+    head: the header, or at least the first 400 characters. Returns where the header ends."""
     if sal_idx is not None:
         head_end = lines[sal_idx].start
     elif seg.title_lines:
         head_end = seg.title_lines[-1].end
     else:
-        head_end = lines[min(n - 1, 2)].end if n else 0
+        head_end = lines[min(len(lines) - 1, 2)].end if lines else 0
     seg.add("header", 0, head_end)
-    seg.add("head", 0, min(len(text), max(head_end, 400)))
+    seg.add("head", 0, min(len(seg.text), max(head_end, 400)))
+    return head_end
 
-    # signature: from the closing formula (此复 / 特此函复 / 以上答复 …) or the last date line on
+
+def _mark_body_and_signature(seg: Segments, lines: list[Line], rules: dict, sal_idx: int | None,
+                             head_end: int) -> tuple[int, int]:
+    """The body, from the salutation to the signature; the signature, from the closing formula
+    (此复 / 特此函复 / 以上答复 …) or the issuer above the last date line to the end. Returns the
+    body's (start, end)."""
     if sal_idx is None:
         body_start = head_end
     else:
         sal_end = seg.spans["salutation"][0][1]
         body_start = sal_end if sal_end < lines[sal_idx].end else lines[sal_idx].end + 1
-    sig_start = None
-    for i in range(n - 1, -1, -1):
-        if lines[i].start < body_start:
-            break
-        if match_line(rules.get("signature_date", []), lines[i]):
-            # the issuer stands on the one or two non-empty lines above the date
-            k, taken = i, 0
-            j = i - 1
-            while j >= 0 and taken < 2 and lines[j].start >= body_start:
-                t = lines[j].text.strip()
-                if not t:
-                    j -= 1
-                    continue
-                if len(t) > 40 or t[-1] in "。！？；，,":
-                    break
-                k, taken, j = j, taken + 1, j - 1
-            sig_start = lines[k].start
-            break
+    sig_start = _signature_date_start(lines, rules, body_start)
+    n = len(lines)
     for i in range(n - 1, -1, -1):
         if lines[i].start < body_start:
             break
@@ -273,12 +272,35 @@ def segment(text: str, ruleset: RuleSet, lines: list[Line] | None = None) -> Seg
             if sig_start is None or close_end < sig_start:
                 sig_start = close_end
             break
-    body_end = sig_start if sig_start is not None else len(text)
-    seg.add("body", min(body_start, len(text)), body_end)
+    body_end = sig_start if sig_start is not None else len(seg.text)
+    seg.add("body", min(body_start, len(seg.text)), body_end)
     if sig_start is not None:
-        seg.add("signature", sig_start, len(text))
+        seg.add("signature", sig_start, len(seg.text))
+    return body_start, body_end
 
-    # numbered points of the body: at a line start, or 一是/二是 inside a paragraph
+
+def _signature_date_start(lines: list[Line], rules: dict, body_start: int) -> int | None:
+    """Where the signature above the last date line begins: the issuer stands on the one or two
+    short non-empty lines above the date."""
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].start < body_start:
+            return None
+        if match_line(rules.get("signature_date", []), lines[i]):
+            k, taken, j = i, 0, i - 1
+            while j >= 0 and taken < 2 and lines[j].start >= body_start:
+                t = lines[j].text.strip()
+                if not t:
+                    j -= 1
+                    continue
+                if len(t) > 40 or t[-1] in "。！？；，,":
+                    break
+                k, taken, j = j, taken + 1, j - 1
+            return lines[k].start
+    return None
+
+
+def _mark_points(seg: Segments, lines: list[Line], rules: dict, body_start: int, body_end: int) -> None:
+    """The body's numbered points: at a line start, or 一是/二是 inside a paragraph."""
     for ln in lines:
         if ln.start < body_start or ln.end > body_end:
             continue
@@ -292,7 +314,6 @@ def segment(text: str, ruleset: RuleSet, lines: list[Line] | None = None) -> Seg
                 for m in finditer(r.pattern, ln.text):
                     seg.points.append(Point(label=m.group("label"), start=ln.start + m.start("label"),
                                             end=ln.end, rule=r.id))
-    return seg
 
 
 def rules_by_field(ruleset: RuleSet) -> dict[str, LineRules]:
