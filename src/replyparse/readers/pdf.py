@@ -220,61 +220,46 @@ def page_furniture(pages: list[list[PdfLine]], heights: list[float]) -> tuple[li
     return body, headers, footers
 
 
-def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
-    """Rebuild paragraphs from wrapped lines: a full-width line that does not end a sentence
-    continues on the next line unless that one starts a new paragraph (indent, numbered point,
-    salutation, date); a wide vertical gap is a blank line."""
-    all_lines = [ln for lines in pages for ln in lines if ln.size]
-    out: list[list[str]] = [[] for _ in pages]
-    if not all_lines:
-        for i, lines in enumerate(pages):
-            out[i] = [ln.text for ln in lines]
-        return out
-    w = statistics.median(ln.size for ln in all_lines) or 12.0
-    left = _percentile([ln.x0 for ln in all_lines], 0.1)
-    wide = [ln.x1 for ln in all_lines if len(ln.text) >= 8]
-    right = _percentile(wide, 0.8) if wide else max(ln.x1 for ln in all_lines)
-    def is_indented(ln: PdfLine) -> bool:
-        return left + 1.5 * w <= ln.x0 <= left + 2.6 * w
+@dataclass
+class _Layout:
+    """The measures of a document's text block that decide whether a line runs on: body font
+    size ``w``, left and right margins, line pitch, whether paragraphs are indented, and the
+    lowest and highest line positions of a full page."""
+    w: float
+    left: float
+    right: float
+    pitch: float
+    lowest: float
+    highest: float
+    uses_indent: bool = False
 
-    centre = (left + right) / 2
-    pitches = []
-    for lines in pages:
-        for a, b in zip(lines, lines[1:]):
-            d = a.bottom - b.bottom
-            if 0 < d < 4 * w:
-                pitches.append(d)
-    pitch = _percentile(pitches, 0.2) if pitches else 1.5 * w  # body line pitch, not the blank-line gaps
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
 
-    def full(ln: PdfLine) -> bool:
-        # a line that stops short of the margin without ending a sentence was still wrapped: line
-        # breaking rules (no “ at a line end, no break inside 2021-2022) leave a gap of a few characters
-        # (only a line at the margin or the paragraph indent: a centred title is as wide as it is)
-        ragged = not _SENTENCE_END.search(ln.text) and (ln.x0 < left + 0.5 * w or is_indented(ln))
-        return ln.x1 >= right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= left + 3 * ln.size
+    def is_indented(self, ln: PdfLine) -> bool:
+        return self.left + 1.5 * self.w <= ln.x0 <= self.left + 2.6 * self.w
 
-    indented = sum(1 for ln in all_lines if is_indented(ln))
-    # where paragraphs are indented, a full line ending in 。 still runs on when the next line is
-    # flush left; a letter of one long paragraph has a single indented line, so also count the
-    # certain paragraph starts (the first line, a line after a short one that ends a sentence)
-    starts = [b for lines in pages for a, b in zip(lines, lines[1:])
-              if a.size and b.size and len(b.text) >= 4 and _SENTENCE_END.search(a.text) and not full(a)
-              and b.x0 < left + 2.6 * w]
-    if all_lines[0].x0 < left + 2.6 * w:
-        starts.append(all_lines[0])
-    indented_starts = sum(1 for ln in starts if is_indented(ln))
-    uses_indent = indented >= 2 or indented_starts > len(starts) - indented_starts
+    def full(self, ln: PdfLine) -> bool:
+        """A line that reaches the right margin. One that stops short without ending a sentence was
+        still wrapped: line breaking rules (no “ at a line end, no break inside 2021-2022) leave a
+        gap of a few characters (only a line at the margin or the paragraph indent: a centred title
+        is as wide as it is)."""
+        ragged = not _SENTENCE_END.search(ln.text) and (ln.x0 < self.left + 0.5 * self.w or self.is_indented(ln))
+        return ln.x1 >= self.right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= self.left + 3 * ln.size
 
-    def centred(ln: PdfLine) -> bool:
-        return abs((ln.x0 + ln.x1) / 2 - centre) < w and ln.x0 > left + 1.2 * w and ln.x1 < right - 1.2 * w
+    def centred(self, ln: PdfLine) -> bool:
+        return (abs((ln.x0 + ln.x1) / 2 - self.centre) < self.w and ln.x0 > self.left + 1.2 * self.w
+                and ln.x1 < self.right - 1.2 * self.w)
 
-    def pushed(cur: PdfLine, nxt: PdfLine) -> bool:
-        # a number or Latin word that did not fit went to the next line whole: 资金 / 1,234,500元
+    def pushed(self, cur: PdfLine, nxt: PdfLine) -> bool:
+        """A number or Latin word that did not fit went to the next line whole: 资金 / 1,234,500元."""
         m = _WORD_START.match(nxt.text)
-        return bool(m) and cur.x1 + (len(m.group(0)) * 0.6 + 0.3) * cur.size >= right - 0.3 * cur.size
+        return bool(m) and cur.x1 + (len(m.group(0)) * 0.6 + 0.3) * cur.size >= self.right - 0.3 * cur.size
 
-    def continues(cur: PdfLine, nxt: PdfLine) -> bool:
-        if not cur.size or not nxt.size or not (full(cur) or pushed(cur, nxt)):
+    def continues(self, cur: PdfLine, nxt: PdfLine) -> bool:
+        """Whether ``nxt`` continues the paragraph of ``cur`` (the line above it)."""
+        if not cur.size or not nxt.size or not (self.full(cur) or self.pushed(cur, nxt)):
             return False
         t = nxt.text
         if _POINT_START.match(t) or _DATE_ONLY.match(t):
@@ -286,22 +271,63 @@ def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
             return False
         if abs(cur.size - nxt.size) > 0.5:
             return False  # a title and the text below it
-        if centred(nxt) and abs((cur.x0 + cur.x1) / 2 - centre) < w:
+        if self.centred(nxt) and abs((cur.x0 + cur.x1) / 2 - self.centre) < self.w:
             return not _SENTENCE_END.search(cur.text)  # a centred title wrapped over two lines
-        if nxt.x0 > left + 1.2 * w:
+        if nxt.x0 > self.left + 1.2 * self.w:
             return False  # indented: a new paragraph
         if _MID_SENTENCE.search(cur.text):
             return True
-        if uses_indent:
+        if self.uses_indent:
             return True
         return not _SENTENCE_END.search(cur.text)
 
-    def glue(a: str, b: str) -> str:
-        return a + (" " if regex.search(r"[A-Za-z]$", a) and regex.match(r"[A-Za-z]", b) else "") + b
 
-    lowest = min(ln.bottom for ln in all_lines)  # the last line of a full page
+def _measure(pages: list[list[PdfLine]], all_lines: list[PdfLine]) -> _Layout:
+    w = statistics.median(ln.size for ln in all_lines) or 12.0
+    wide = [ln.x1 for ln in all_lines if len(ln.text) >= 8]
+    pitches = [a.bottom - b.bottom for lines in pages for a, b in zip(lines, lines[1:])
+               if 0 < a.bottom - b.bottom < 4 * w]
     firsts = [lines[0].bottom for lines in pages if lines and lines[0].size]
-    highest = max(firsts) if firsts else 0.0  # the first line of a page
+    layout = _Layout(
+        w=w, left=_percentile([ln.x0 for ln in all_lines], 0.1),
+        right=_percentile(wide, 0.8) if wide else max(ln.x1 for ln in all_lines),
+        pitch=_percentile(pitches, 0.2) if pitches else 1.5 * w,  # body line pitch, not the blank-line gaps
+        lowest=min(ln.bottom for ln in all_lines),  # the last line of a full page
+        highest=max(firsts) if firsts else 0.0)  # the first line of a page
+    layout.uses_indent = _uses_indent(pages, all_lines, layout)
+    return layout
+
+
+def _uses_indent(pages: list[list[PdfLine]], all_lines: list[PdfLine], layout: _Layout) -> bool:
+    """Whether paragraphs are indented (then a full line ending in 。 still runs on when the next
+    line is flush left). A letter of one long paragraph has a single indented line, so the certain
+    paragraph starts count too: the first line, a line after a short one that ends a sentence."""
+    indented = sum(1 for ln in all_lines if layout.is_indented(ln))
+    starts = [b for lines in pages for a, b in zip(lines, lines[1:])
+              if a.size and b.size and len(b.text) >= 4 and _SENTENCE_END.search(a.text) and not layout.full(a)
+              and b.x0 < layout.left + 2.6 * layout.w]
+    if all_lines[0].x0 < layout.left + 2.6 * layout.w:
+        starts.append(all_lines[0])
+    indented_starts = sum(1 for ln in starts if layout.is_indented(ln))
+    return indented >= 2 or indented_starts > len(starts) - indented_starts
+
+
+def _glue(a: str, b: str) -> str:
+    return a + (" " if regex.search(r"[A-Za-z]$", a) and regex.match(r"[A-Za-z]", b) else "") + b
+
+
+def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
+    """Rebuild paragraphs from wrapped lines: a full-width line that does not end a sentence
+    continues on the next line unless that one starts a new paragraph (indent, numbered point,
+    salutation, date); a wide vertical gap is a blank line. Returns each page's lines."""
+    all_lines = [ln for lines in pages for ln in lines if ln.size]
+    out: list[list[str]] = [[] for _ in pages]
+    if not all_lines:
+        for i, lines in enumerate(pages):
+            out[i] = [ln.text for ln in lines]
+        return out
+    layout = _measure(pages, all_lines)
+    pitch = layout.pitch
     prev: PdfLine | None = None
     last_page = -1  # the page of the last line written out
     for pi, lines in enumerate(pages):
@@ -311,14 +337,14 @@ def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
             same = prev is not None and prev.page == ln.page
             gap = prev.bottom - ln.bottom if same else 0.0
             if prev is not None and not same and prev.size and ln.size and (
-                    prev.bottom - lowest > 1.5 * pitch or highest - ln.bottom > 0.8 * pitch):
+                    prev.bottom - layout.lowest > 1.5 * pitch or layout.highest - ln.bottom > 0.8 * pitch):
                 out[pi].append("")  # the page ended early or the next starts low: a blank line between
                 out[pi].append(ln.text)
                 last_page, prev = pi, ln
                 continue
-            if prev is not None and continues(prev, ln) and (not same or gap < 1.8 * pitch):
+            if prev is not None and layout.continues(prev, ln) and (not same or gap < 1.8 * pitch):
                 # a wrapped line: glue it to its paragraph, kept on the page where that began
-                out[last_page][-1] = glue(out[last_page][-1], ln.text)
+                out[last_page][-1] = _glue(out[last_page][-1], ln.text)
             else:
                 if same and ln.size and prev.size and gap > 1.8 * pitch:
                     out[pi].append("")
