@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import regex
 
+from ..text.dates import parse_letter_date
 from ..text.numerals import to_int
 from ..record import Evidence, HEADER_FIELDS
 from ..engine.prefilter import unfiltered
@@ -49,44 +50,6 @@ def canonical_doc_number(raw: str, m) -> str | None:
         serial = str(int(g["serial"])) if g["serial"].isdigit() else g["serial"]
         return f"{clean(g['prefix'])}〔{g['year']}〕{serial}号"
     return clean(raw)
-
-
-_DATE_PARTS = regex.compile(
-    r"(?P<y>\d{4}|[〇○零0一二三四五六七八九]{4})\s*年\s*(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
-    r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?")
-_ISO = regex.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
-
-
-_ZERO = str.maketrans({"0": "〇"})  # 二00七年: a zero typed as a digit inside a Chinese year
-_DIGIT_RUN = regex.compile(r"^\s*(?P<y>20\d{2})\s?年?(?P<rest>\d{1,2}\s?\d{1,2})\s*$")
-# 20218月3日, 2020月5月9日: a 年 lost or typed as 月, the year still four digits
-_DAMAGED = regex.compile(r"(?P<y>(?:19|20)\d{2})\s*月?\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
-
-
-def _split_digit_date(m) -> tuple[int, int, int] | None:
-    """20211022 → 2021-10-22, 2020916 → 2020-09-16, '2025 915' → 2025-09-15 (年月日 lost by a mirror)."""
-    y, rest = int(m["y"]), m["rest"]
-    if " " in rest:
-        a, b = rest.split()
-        return y, int(a), int(b)
-    options = [(int(rest[:i]), int(rest[i:])) for i in range(1, len(rest))]
-    valid = [(mo, d) for mo, d in options if 1 <= mo <= 12 and 1 <= d <= 31 and len(str(d)) == len(rest) - len(str(mo))]
-    return (y, *valid[0]) if len(valid) == 1 else None
-
-
-def parse_date(raw: str) -> str | None:
-    m = _DATE_PARTS.search(raw) or _ISO.search(raw) or _DAMAGED.search(raw)
-    if not m:
-        dm = _DIGIT_RUN.match(raw)
-        parts = _split_digit_date(dm) if dm else None
-        if not parts:
-            return None
-        y, mo, d = parts
-    else:
-        y, mo, d = (to_int(g if g.isascii() else g.translate(_ZERO)) for g in m.group("y", "m", "d"))
-    if not (y and mo and d) or not (1949 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
 _PERSON_SUFFIX = regex.compile(r"(?:等)?(?:人大|政协)?(?:代表|委员|同志|先生|女士|老师)(?:们)?$")
@@ -212,7 +175,7 @@ def _bool(raw, m):
 
 NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
     "doc_number": canonical_doc_number,
-    "date": lambda raw, m: parse_date(raw),
+    "date": lambda raw, m: parse_letter_date(raw),
     "term": _int,
     "session": _int,
     "proposal_no": _proposal_no,

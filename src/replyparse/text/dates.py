@@ -5,6 +5,10 @@ Reads the first absolute date in a text: ``2020年11月20日``, ``二〇二〇�
 first), and partial dates ``2020年11月`` → ``'2020-11'``, ``2020年`` → ``'2020'``. A date that
 needs a reference ('今天', '上周一', '12号' without a year) is not absolute: ``None``.
 Never raises.
+
+``parse_letter_date`` is what a letter's ``date`` field takes: the first full date of the text
+(spec: a date without a day is null) between 1949 and 2100, also when a web mirror damaged it
+(``20218月3日``, ``2020916``, ``二00七年``).
 """
 from __future__ import annotations
 
@@ -119,3 +123,42 @@ def parse_date(text: str) -> str | None:
     except Exception:
         return None
     return ds[0][2] if ds else None
+
+
+# 二00七年: a zero typed as a digit inside a Chinese year
+_ZERO_IN_CN_YEAR = regex.compile(r"(?<=[〇○零一二三四五六七八九])0|0(?=[0]*[〇○零一二三四五六七八九]+\s*年)")
+# 20218月3日, 2020月5月9日: a 年 lost or typed as 月, the year still four digits
+_DAMAGED = regex.compile(r"(?P<y>(?:19|20)\d{2})\s*月?\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
+# 2021 1022, 2020年916: the month and day run together
+_DIGIT_RUN = regex.compile(r"^\s*(?P<y>20\d{2})\s?年?(?P<rest>\d{1,2}\s?\d{1,2})\s*$")
+
+
+def _split_digit_date(m) -> tuple[int, int, int] | None:
+    """20211022 → 2021-10-22, 2020916 → 2020-09-16, '2025 915' → 2025-09-15 (年月日 lost by a mirror)."""
+    y, rest = int(m["y"]), m["rest"]
+    if " " in rest:
+        a, b = rest.split()
+        return y, int(a), int(b)
+    options = [(int(rest[:i]), int(rest[i:])) for i in range(1, len(rest))]
+    valid = [(mo, d) for mo, d in options if 1 <= mo <= 12 and 1 <= d <= 31 and len(str(d)) == len(rest) - len(str(mo))]
+    return (y, *valid[0]) if len(valid) == 1 else None
+
+
+def parse_letter_date(text: str) -> str | None:
+    """A letter's date as ``YYYY-MM-DD``: the first full date of ``text`` between 1949 and 2100
+    (a date without a day is null), or one a mirror damaged; else None."""
+    if not isinstance(text, str):
+        return None
+    text = _ZERO_IN_CN_YEAR.sub("〇", text)
+    for _, _, iso in find_dates(text):
+        if len(iso) == 10 and 1949 <= int(iso[:4]) <= 2100:
+            return iso
+    m = _DAMAGED.search(text)
+    if m:
+        parts = (int(m["y"]), int(m["m"]), int(m["d"]))
+    else:
+        dm = _DIGIT_RUN.match(text)
+        parts = _split_digit_date(dm) if dm else None
+    if not parts or not _valid(*parts) or not 1949 <= parts[0] <= 2100:
+        return None
+    return _iso(*parts)
