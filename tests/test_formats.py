@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -256,6 +258,28 @@ def test_pdf_furniture_joins_and_spaces(tmp_path):
     body = [ln for ln in t.split("\n") if ln.startswith("您提出的")]
     assert len(body) == 1 and body[0].endswith("282.68万元，")  # one paragraph again
     assert "关于区十六届人大四次会议第270号建议答复的函" in t.split("\n")  # fake bold undone
+
+
+def test_pdf_layout_cues_come_from_the_rules(tmp_path):
+    """The PDF reader's layout cues are rules (rules/layout.yaml): a --rules folder that redefines
+    the page-number cue changes what the reader drops, through the real command: the page number
+    is then kept as the page's footer."""
+    pytest.importorskip("reportlab")
+    if render.find_cjk_font() is None:
+        pytest.skip("no CJK font")
+    text = "关于第12号建议的答复\n\n陈某代表：\n您提出的建议收悉，现答复如下：已安排资金。\n\n某区民政局\n2020年11月20日\n"
+    p = render.to_pdf(text, tmp_path / "l.pdf")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "layout.yaml").write_text(
+        "kind: layout\nrules:\n  - id: layout.page_number\n    field: page_number\n"
+        "    pattern: '^page (?P<n>\\d+)$'\n", "utf-8")  # this region numbers pages otherwise
+    cmd = [sys.executable, "-m", "replyparse", "parse", str(p)]
+    plain = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    local = json.loads(subprocess.run(cmd + ["--rules", str(tmp_path / "r")], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert "— 1 —" not in plain["text"] and "页脚" not in plain["page_meta"]
+    assert "— 1 —" not in local["text"] and local["page_meta"]["页脚"] == "— 1 —"
+    assert plain["issuer"] == local["issuer"] == "某区民政局"
 
 
 def test_pdf_without_text_layer_needs_ocr(tmp_path):

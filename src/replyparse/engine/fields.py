@@ -32,7 +32,7 @@ BUILTIN_FIELDS = tuple(FieldSpec(f, _BUILTIN_TYPES.get(f, "text"), family="(buil
 
 # the families of the built-in rule files that are not header families, and what they are
 BUILTIN_KINDS = {"letter": "letter", "segment": "segment", "money": "money", "roles": "roles", "actions": "actions",
-                 "ocr": "repair"}
+                 "ocr": "repair", "layout": "layout"}
 
 
 def family_kind(family: str, declared: dict[str, str]) -> str:

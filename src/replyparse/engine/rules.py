@@ -33,7 +33,7 @@ from .prefilter import FilteredPattern, required_literals
 # the families every stage of the pipeline reads: a rule set without one of them would give
 # records with fields silently empty, so loading it is an error
 PIPELINE_FAMILIES = ("letter", "segment", "doc_number", "issuer", "title", "proposal", "proposers",
-                     "handling", "date", "contact", "cc", "money", "roles", "actions")
+                     "handling", "date", "contact", "cc", "money", "roles", "actions", "layout")
 DEF_REF = regex.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 COMMON = "common"
 

@@ -1,7 +1,9 @@
 """Read an input file into text and pages. One reader per format (one module each); every reader
 returns a ``Document`` and never raises for bad input: it sets ``status`` and ``reason`` instead.
 ``read_file`` picks the reader by extension and, for .pdf/.docx/.doc, checks the first bytes
-(``sniff``): a file named for one format but holding another is read as what it holds."""
+(``sniff``): a file named for one format but holding another is read as what it holds. Every
+reader is called as ``reader(path, rules)``: the rule set reaches the readers that use rules
+(the PDF paragraph joiner's layout cues, ``rules/layout.yaml``)."""
 from __future__ import annotations
 
 import shutil
@@ -37,11 +39,11 @@ def _read_as(path: Path, suffix: str) -> Document:
         return read_legacy_word(copy)
 
 
-_KIND_READERS = {"pdf": read_pdf, "zip": read_docx, "ole": lambda p: _read_as(p, ".doc"),
-                 "rtf": lambda p: _read_as(p, ".rtf"), "html": read_html}
+_KIND_READERS = {"pdf": read_pdf, "zip": read_docx, "ole": lambda p, rules: _read_as(p, ".doc"),
+                 "rtf": lambda p, rules: _read_as(p, ".rtf"), "html": read_html}
 
 
-def _read_by_content(p: Path, ext: str) -> Document:
+def _read_by_content(p: Path, ext: str, rules) -> Document:
     """A .pdf/.docx/.doc read as what its first bytes say it is: a web page saved as .pdf is read
     as HTML with a warning; a file that is nothing we read is an error saying what it looks like."""
     with open(p, "rb") as f:
@@ -51,7 +53,7 @@ def _read_by_content(p: Path, ext: str) -> Document:
         return Document(path=str(p), format=fmt).fail(Reason.EMPTY, "empty file")
     kind = sniff_format(head)
     if kind in PROMISED[ext]:
-        return READERS[ext](p)
+        return READERS[ext](p, rules)
     if kind is None:
         looks = looks_like(head)
         if ext in PDF_EXTS:
@@ -62,7 +64,7 @@ def _read_by_content(p: Path, ext: str) -> Document:
             reason = f"not a Word {ext} file: neither a .doc (OLE) nor an RTF file ({looks})"
         return Document(path=str(p), format=fmt).fail(Reason.WRONG_FORMAT, reason)
     note = f"named {ext} but is {KIND_NAMES[kind]}"
-    doc = _KIND_READERS[kind](p)
+    doc = _KIND_READERS[kind](p, rules)
     doc.path = str(p)
     how = doc.format.upper() if doc.format in ("pdf", "html") else "." + doc.format
     doc.warnings.insert(0, f"{note}: read as {how}")
@@ -84,24 +86,24 @@ def page_warnings(doc: Document) -> list[str]:
     return out
 
 
-def read_file(path: str | Path, ocr: bool | str = False) -> Document:
+def read_file(path: str | Path, ocr: bool | str = False, rules=None) -> Document:
     """Read one input file; never raises. With ``ocr`` (True or an engine name: ``rapidocr``,
     ``tesseract``), a scan (a PDF without a text layer, an image) is read by OCR, and so are the
     pages without text of a PDF that mixes text and scanned pages."""
-    doc = _read_file(path)
+    doc = _read_file(path, rules)
     engine = ocr if isinstance(ocr, str) else "rapidocr"
     try:
         if ocr and doc.status == Status.NEEDS_OCR:
-            doc = ocr_scan(Path(path), doc, engine)
+            doc = ocr_scan(Path(path), doc, engine, rules)
         elif ocr and doc.status == Status.OK and doc.format == "pdf" and engine == "rapidocr" and len(doc.pages) > 1:
-            doc = ocr_missing_pages(Path(path), doc)
+            doc = ocr_missing_pages(Path(path), doc, rules)
     except Exception as e:  # OCR trouble leaves the file as it was: needs_ocr, with the reason
         doc.warnings.append(f"OCR failed: {type(e).__name__}: {e}")
     doc.warnings.extend(page_warnings(doc))
     return doc
 
 
-def _read_file(path: str | Path) -> Document:
+def _read_file(path: str | Path, rules) -> Document:
     p = Path(path)
     ext = p.suffix.lower()
     reader = READERS.get(ext)
@@ -110,7 +112,7 @@ def _read_file(path: str | Path) -> Document:
             Reason.UNSUPPORTED, f"unsupported file type {p.suffix or '(none)'}")
     unread = Document(path=str(p), format=ext.lstrip("."))
     try:
-        return _read_by_content(p, ext) if ext in PROMISED else reader(p)
+        return _read_by_content(p, ext, rules) if ext in PROMISED else reader(p, rules)
     except PermissionError:
         return unread.fail(Reason.PERMISSION_DENIED, "permission denied")
     except OSError as e:

@@ -397,7 +397,7 @@ def _needs_styles(root, num_root) -> bool:
 _BAD = "not a readable .docx (damaged or not a Word 2007+ file): "
 
 
-def read_docx(path: Path) -> Document:
+def read_docx(path: Path, rules=None) -> Document:
     """A Word document: paragraphs and tables in order, list numbering restored as text,
     text boxes read; each section's own headers and footers go to ``page_meta`` (页眉/页脚), not
     the letter. The zip is checked first (``_docx_problem``: bombs, DTDs), then read part by part

@@ -143,7 +143,7 @@ def _score(el) -> float:
     return han - 2 * link
 
 
-def read_html(path: Path) -> Document:
+def read_html(path: Path, rules=None) -> Document:
     """A page saved from a government site: the article text without menus, breadcrumbs,
     metadata table and footers; the page's metadata (发布机构, 发布日期, 索引号, 文号, 标题)
     from its meta tags and metadata table in ``page_meta``."""

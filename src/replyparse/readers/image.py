@@ -9,7 +9,7 @@ from .tesseract import ocr_scan_tesseract
 from ..status import Reason, Status
 
 
-def read_image(path: Path) -> Document:
+def read_image(path: Path, rules=None) -> Document:
     """A scanned page as an image file: no text without OCR (``needs_ocr``); a file that is not
     a readable image is an error."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -24,7 +24,7 @@ def read_image(path: Path) -> Document:
         Reason.SCAN, f"an image ({n} page{'s' if n > 1 else ''} of a scan): needs OCR", Status.NEEDS_OCR)
 
 
-def ocr_scan(path: Path, doc: Document, engine: str = "rapidocr") -> Document:
+def ocr_scan(path: Path, doc: Document, engine: str = "rapidocr", rules=None) -> Document:
     """A scan (a PDF without a text layer, or an image) read by OCR: RapidOCR by default
     (``ocr.py``), Tesseract with ``engine="tesseract"``. Without the engine installed the
     document stays ``needs_ocr`` and the reason says what to install."""
@@ -37,7 +37,7 @@ def ocr_scan(path: Path, doc: Document, engine: str = "rapidocr") -> Document:
         doc.reason = (doc.reason or "needs OCR") + f" ({problem})"
         return doc
     pages = ocr_mod.ocr_pages(path)
-    texts, furniture = ocr_mod.page_texts(pages)
+    texts, furniture = ocr_mod.page_texts(pages, rules)
     if not any(t.strip() for t in texts):
         doc.reason = (doc.reason or "") + "; OCR found no text"
         return doc
@@ -67,7 +67,7 @@ def _ocr_notes(doc: Document, pages, numbers: list[int], furniture: dict) -> Non
                         f"page{'s' if len(numbers) > 1 else ''} ({mean}): characters may be misread")
 
 
-def ocr_missing_pages(path: Path, doc: Document) -> Document:
+def ocr_missing_pages(path: Path, doc: Document, rules=None) -> Document:
     """A PDF mixing text and scanned pages: the pages without text read by OCR."""
     from . import ocr as ocr_mod
 
@@ -75,7 +75,7 @@ def ocr_missing_pages(path: Path, doc: Document) -> Document:
     if not empty or ocr_mod.rapidocr_problem():
         return doc
     pages = ocr_mod.ocr_pages(path, empty)
-    texts, furniture = ocr_mod.page_texts(pages)
+    texts, furniture = ocr_mod.page_texts(pages, rules)
     for i, t in zip(empty, texts):
         doc.pages[i] = t
     read = [i + 1 for i, t in zip(empty, texts) if t.strip()]

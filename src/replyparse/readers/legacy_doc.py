@@ -27,7 +27,7 @@ def find_soffice() -> str | None:
     return None
 
 
-def read_legacy_word(path: Path) -> Document:
+def read_legacy_word(path: Path, rules=None) -> Document:
     """.doc / .wps: converted to .docx by LibreOffice (headless), then read as .docx."""
     fmt = path.suffix.lower().lstrip(".")
     soffice = find_soffice()

@@ -348,11 +348,12 @@ def _width_chars(t: str) -> float:
 
 # ---------------------------------------------------------------- lines → page texts
 
-def page_texts(pages: list[OcrPage]) -> tuple[list[str], dict[str, list[str]]]:
+def page_texts(pages: list[OcrPage], rules=None) -> tuple[list[str], dict[str, list[str]]]:
     """The pages' lines through the PDF reader's rules: running headers, footers and page
     numbers off, wrapped lines joined into paragraphs. Returns the page texts and the
     furniture found (页眉 / 页脚)."""
-    from .pdf import page_furniture, join_pdf_lines, PdfLine
+    from ..engine.rules import default_rules
+    from .pdf import PdfLine, join_pdf_lines, layout_cues, page_furniture
 
     plines, heights = [], []
     for pno, pg in enumerate(pages, 1):
@@ -385,8 +386,9 @@ def page_texts(pages: list[OcrPage]) -> tuple[list[str], dict[str, list[str]]]:
             prev = ln
         plines.append(out)
         heights.append(H)
-    body, headers, footers = page_furniture(plines, heights)
-    joined = join_pdf_lines(body)
+    cues = layout_cues(rules or default_rules())
+    body, headers, footers = page_furniture(plines, heights, cues)
+    joined = join_pdf_lines(body, cues)
     meta = {}
     if headers:
         meta["页眉"] = headers

@@ -9,9 +9,33 @@ from pathlib import Path
 import regex
 from .document import Document
 from ..status import Reason, Status
+from ..engine.rules import RuleSet, default_rules, search
 
 
 _HAN = regex.compile(r"\p{Han}")
+CUES = ("sentence_end", "mid_sentence", "paragraph_start", "salutation_line", "title_end", "page_number", "bare_number")
+
+
+@dataclass(frozen=True)
+class Cues:
+    """The layout cues of a rule set (``rules/layout.yaml``, kind ``layout``) by name: a line shows
+    a cue when one of the cue's rules matches it. The rule set is passed down to the reader, so a
+    ``--rules`` folder reaches the paragraph joiner too."""
+    patterns: dict
+
+    def has(self, cue: str, text: str) -> bool:
+        return any(search(p, text) is not None for p in self.patterns.get(cue, ()))
+
+
+def layout_cues(ruleset: RuleSet) -> Cues:
+    def make() -> Cues:
+        patterns: dict[str, list] = {}
+        for r in ruleset.of_kind("layout"):
+            if r.pattern is not None and r.field in CUES:
+                patterns.setdefault(r.field, []).append(r.pattern)
+        return Cues({k: tuple(v) for k, v in patterns.items()})
+
+    return ruleset.memo("layout_cues", make)
 
 @dataclass
 class PdfLine:
@@ -25,21 +49,6 @@ class PdfLine:
 
 
 _GARBAGE_CHARS = regex.compile(r"[\ufffd\p{Co}\x00-\x08\x0b\x0c\x0e-\x1f]|\(cid:\d+\)")
-_PAGE_NO = regex.compile(r"^\s*(?:[—\-–－─]{1,2}\s*\d{1,4}\s*[—\-–－─]{1,2}|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
-                         r"|\d{1,4}\s*/\s*\d{1,4}|[-–—]\s*\d{1,4}\s*[-–—]|page\s*\d+(?:\s*of\s*\d+)?)\s*$",
-                         regex.IGNORECASE)
-_BARE_NUMBER = regex.compile(r"^\s*\d{1,4}\s*$")
-_SENTENCE_END = regex.compile(r"[。！？!?；;：:…”」』）)》]$")
-_MID_SENTENCE = regex.compile(r"[，、（(《“—\-]$")
-_POINT_START = regex.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[、.．](?!\d)"
-                             r"|[①-⑳]|第[一二三四五六七八九十\d]{1,3}[条章节]|附件|抄送|联系人|联系电话|[（(]?此件|主题词"
-                             # a web page's metadata labels; a document number alone under a title
-                             r"|(?:发布)?(?:时间|日期)\s*[:：]|来\s*源\s*[:：]|发布机构|索\s*引\s*号|文\s*号\s*[:：]|浏览次数|阅读次数"
-                             r"|\S{0,12}[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*\S{0,8}?\d{1,4}\s*号(?:\s*[(（]\S{1,4}[)）])?\s*$)")
-_SALUTATION_LINE = regex.compile(r"^[^。，！？]{1,40}(?:代表|委员|同志|先生|女士|老师|领衔人|们|局|委|会|办|室|处|院|厅|部|中心|公司"
-                              r"|单位|政府|组)[：:]$")
-_TITLE_END = regex.compile(r"(?:答复|复函|的函|回复|办理情况)[)）]?$")
-_DATE_ONLY = regex.compile(r"^\s*(?:\d{4}|[〇○零0一二三四五六七八九]{4})\s*年.{1,8}日\s*$")
 # Word leaves a gap between CJK and Latin/digits that extraction turns into a space: 45 号, 282.68 万元
 _CJK_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”])[ \t]+(?=[0-9A-Za-z.%])|(?<=[0-9A-Za-z%])[ \t]+(?=[\p{Han}，。、；：（）《》“”])")
 
@@ -176,7 +185,8 @@ def _percentile(vals: list[float], q: float) -> float:
     return vals[min(len(vals) - 1, max(0, int(round(q * (len(vals) - 1)))))] if vals else 0.0
 
 
-def page_furniture(pages: list[list[PdfLine]], heights: list[float]) -> tuple[list[list[PdfLine]], list[str], list[str]]:
+def page_furniture(pages: list[list[PdfLine]], heights: list[float], cues: Cues
+                   ) -> tuple[list[list[PdfLine]], list[str], list[str]]:
     """Split running headers, footers and page numbers off the body lines."""
     def key(t):
         return regex.sub(r"\d+", "#", regex.sub(r"\s+", "", t))
@@ -205,7 +215,8 @@ def page_furniture(pages: list[list[PdfLine]], heights: list[float]) -> tuple[li
             is_edge = i < 2 or i >= len(lines) - 2
             in_top = ln.size and ln.bottom > H * 0.93
             in_bottom = ln.size and ln.top < H * 0.07
-            if _PAGE_NO.match(ln.text) and (is_edge or in_top or in_bottom) or _BARE_NUMBER.match(ln.text) and (in_top or in_bottom):
+            if cues.has("page_number", ln.text) and (is_edge or in_top or in_bottom) \
+                    or cues.has("bare_number", ln.text) and (in_top or in_bottom):
                 continue
             if in_top or (i < 2 and key(ln.text) in rep_top):
                 if ln.text not in headers:
@@ -231,6 +242,7 @@ class _Layout:
     pitch: float
     lowest: float
     highest: float
+    cues: Cues
     uses_indent: bool = False
 
     @property
@@ -245,7 +257,7 @@ class _Layout:
         still wrapped: line breaking rules (no “ at a line end, no break inside 2021-2022) leave a
         gap of a few characters (only a line at the margin or the paragraph indent: a centred title
         is as wide as it is)."""
-        ragged = not _SENTENCE_END.search(ln.text) and (ln.x0 < self.left + 0.5 * self.w or self.is_indented(ln))
+        ragged = not self.cues.has("sentence_end", ln.text) and (ln.x0 < self.left + 0.5 * self.w or self.is_indented(ln))
         return ln.x1 >= self.right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= self.left + 3 * ln.size
 
     def centred(self, ln: PdfLine) -> bool:
@@ -262,27 +274,28 @@ class _Layout:
         if not cur.size or not nxt.size or not (self.full(cur) or self.pushed(cur, nxt)):
             return False
         t = nxt.text
-        if _POINT_START.match(t) or _DATE_ONLY.match(t):
+        cues = self.cues
+        if cues.has("paragraph_start", t):
             return False
         # an addressee line; one listing names (张三、李四代表：) may also be a wrapped list, so
         # only after a title
-        if _SALUTATION_LINE.match(t) and not _MID_SENTENCE.search(cur.text) \
-                and ("、" not in t or _TITLE_END.search(cur.text)):
+        if cues.has("salutation_line", t) and not cues.has("mid_sentence", cur.text) \
+                and ("、" not in t or cues.has("title_end", cur.text)):
             return False
         if abs(cur.size - nxt.size) > 0.5:
             return False  # a title and the text below it
         if self.centred(nxt) and abs((cur.x0 + cur.x1) / 2 - self.centre) < self.w:
-            return not _SENTENCE_END.search(cur.text)  # a centred title wrapped over two lines
+            return not cues.has("sentence_end", cur.text)  # a centred title wrapped over two lines
         if nxt.x0 > self.left + 1.2 * self.w:
             return False  # indented: a new paragraph
-        if _MID_SENTENCE.search(cur.text):
+        if cues.has("mid_sentence", cur.text):
             return True
         if self.uses_indent:
             return True
-        return not _SENTENCE_END.search(cur.text)
+        return not cues.has("sentence_end", cur.text)
 
 
-def _measure(pages: list[list[PdfLine]], all_lines: list[PdfLine]) -> _Layout:
+def _measure(pages: list[list[PdfLine]], all_lines: list[PdfLine], cues: Cues) -> _Layout:
     w = statistics.median(ln.size for ln in all_lines) or 12.0
     wide = [ln.x1 for ln in all_lines if len(ln.text) >= 8]
     pitches = [a.bottom - b.bottom for lines in pages for a, b in zip(lines, lines[1:])
@@ -293,7 +306,7 @@ def _measure(pages: list[list[PdfLine]], all_lines: list[PdfLine]) -> _Layout:
         right=_percentile(wide, 0.8) if wide else max(ln.x1 for ln in all_lines),
         pitch=_percentile(pitches, 0.2) if pitches else 1.5 * w,  # body line pitch, not the blank-line gaps
         lowest=min(ln.bottom for ln in all_lines),  # the last line of a full page
-        highest=max(firsts) if firsts else 0.0)  # the first line of a page
+        highest=max(firsts) if firsts else 0.0, cues=cues)  # highest: the first line of a page
     layout.uses_indent = _uses_indent(pages, all_lines, layout)
     return layout
 
@@ -304,7 +317,7 @@ def _uses_indent(pages: list[list[PdfLine]], all_lines: list[PdfLine], layout: _
     paragraph starts count too: the first line, a line after a short one that ends a sentence."""
     indented = sum(1 for ln in all_lines if layout.is_indented(ln))
     starts = [b for lines in pages for a, b in zip(lines, lines[1:])
-              if a.size and b.size and len(b.text) >= 4 and _SENTENCE_END.search(a.text) and not layout.full(a)
+              if a.size and b.size and len(b.text) >= 4 and layout.cues.has("sentence_end", a.text) and not layout.full(a)
               and b.x0 < layout.left + 2.6 * layout.w]
     if all_lines[0].x0 < layout.left + 2.6 * layout.w:
         starts.append(all_lines[0])
@@ -316,7 +329,7 @@ def _glue(a: str, b: str) -> str:
     return a + (" " if regex.search(r"[A-Za-z]$", a) and regex.match(r"[A-Za-z]", b) else "") + b
 
 
-def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
+def join_pdf_lines(pages: list[list[PdfLine]], cues: Cues) -> list[list[str]]:
     """Rebuild paragraphs from wrapped lines: a full-width line that does not end a sentence
     continues on the next line unless that one starts a new paragraph (indent, numbered point,
     salutation, date); a wide vertical gap is a blank line. Returns each page's lines."""
@@ -326,7 +339,7 @@ def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
         for i, lines in enumerate(pages):
             out[i] = [ln.text for ln in lines]
         return out
-    layout = _measure(pages, all_lines)
+    layout = _measure(pages, all_lines, cues)
     pitch = layout.pitch
     prev: PdfLine | None = None
     last_page = -1  # the page of the last line written out
@@ -354,7 +367,7 @@ def join_pdf_lines(pages: list[list[PdfLine]]) -> list[list[str]]:
     return out
 
 
-def read_pdf(path: Path) -> Document:
+def read_pdf(path: Path, rules: RuleSet | None = None) -> Document:
     """A PDF with a text layer, read with pdfium: running headers, footers and page numbers
     removed, wrapped lines joined, Word's CJK–digit spaces and fake-bold doubles removed; a page
     without usable text is reported in ``warnings``; no text layer at all gives ``needs_ocr``."""
@@ -407,8 +420,9 @@ def read_pdf(path: Path) -> Document:
         return doc.fail(Reason.SCAN, "no usable text layer: the fonts have no Unicode map (text extracts as (cid:N) "
                                      "garbage); needs OCR", Status.NEEDS_OCR)
     doc.empty_pages, doc.unreadable_pages = empty, bad  # warnings once OCR (parse --ocr) has had its go
-    body, headers, footers = page_furniture(pages, heights)
-    joined = join_pdf_lines(body)
+    cues = layout_cues(rules or default_rules())
+    body, headers, footers = page_furniture(pages, heights, cues)
+    joined = join_pdf_lines(body, cues)
     doc.pages = ["\n".join(lines) for lines in joined]
     if headers:
         doc.page_meta["页眉"] = " / ".join(headers[:5])

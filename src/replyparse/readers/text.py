@@ -79,7 +79,7 @@ def read_bounded(path: Path, doc: Document, limit: int = MAX_TEXT_BYTES) -> byte
     return data
 
 
-def read_text_file(path: Path) -> Document:
+def read_text_file(path: Path, rules=None) -> Document:
     doc = Document(path=str(path), format="txt")
     data = read_bounded(path, doc)
     if data is None:

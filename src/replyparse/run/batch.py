@@ -82,7 +82,7 @@ def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = Fal
     t0 = time.perf_counter()
     res = FileResult(path=str(path), sha256=file_sha256(path))
     try:
-        doc = read_file(path, ocr=ocr)
+        doc = read_file(path, ocr=ocr, rules=rules)
         res.format, res.encoding, res.pages = doc.format, doc.encoding, len(doc.pages)
         res.records = parse_document(doc, rules or default_rules())
     except Exception as e:  # a bug on one file must not stop a batch of thousands
