@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.gold_queries import gold_queries, middle
+from fixtures.gold_queries import gold_queries
 from replyparse.out.export import es_mapping, export_es_bulk
 from replyparse.search.schema import SCHEMA_VERSION, IndexUnreadable
 from replyparse.search.index import Index
@@ -113,12 +113,14 @@ def test_proposer_names_find_their_letters(index, golds):
     assert checked >= len(golds) // 2
 
 
+def _with(golds, field):
+    """(path, value) of the gold letters that have ``field``."""
+    return [(path, g[field]) for path, g in golds if g.get(field)]
+
+
 def test_doc_numbers_find_their_letters_first(index, golds):
     checked = 0
-    for path, g in golds:
-        dn = g.get("doc_number")
-        if not dn:
-            continue
+    for path, dn in _with(golds, "doc_number"):
         for q in (dn, re.sub(r"〔(\d{4})〕", r"[\1]", dn), re.sub(r"〕(\d+)号", r"〕0\1号", dn)):
             res = index.search(q, limit=5)
             # the same letter may also stand in corpus/ as .docx/.pdf/.html: any copy of it first is right
@@ -131,10 +133,7 @@ def test_doc_numbers_find_their_letters_first(index, golds):
 def test_phrases_split_across_lines_are_found(index, golds):
     """A gold title that the source breaks over lines is found when queried whole."""
     checked = 0
-    for path, g in golds:
-        title = g.get("title")
-        if not title:
-            continue
+    for path, title in _with(golds, "title"):
         text = index.con.execute("SELECT text FROM letters l JOIN letter_text t ON t.id = l.id WHERE path=?",
                                  (_key(path),)).fetchone()[0]
         joined = re.sub(r"[ \t]*\n[ \t]*", "", text)
@@ -168,10 +167,7 @@ def test_traditional_query_finds_simplified_letter(index, golds):
 
     s2t = opencc.OpenCC("s2t")
     checked = 0
-    for path, g in golds:
-        pt = g.get("proposal_title")
-        if not pt:
-            continue
+    for path, pt in _with(golds, "proposal_title"):
         core = re.sub(r"^关于|的(建议|提案|议案)$", "", pt)
         trad = s2t.convert(core)
         if trad == core:
@@ -282,7 +278,7 @@ def test_reindex_updates_moves_and_removes(golds, tmp_path):
         again = ix.index_paths([src])
         assert again.unchanged == again.seen == first.seen and again.letters == 0
 
-        (p1, g1), (p2, g2), (p3, g3) = golds[0], golds[1], golds[2]
+        (p1, _), (p2, g2), (p3, g3) = golds[0], golds[1], golds[2]
         # modify: a new phrase appears in the index, the file is updated not duplicated
         f1 = src / p1.name
         raw = f1.read_bytes()
