@@ -123,6 +123,10 @@ def _fill_from_page_meta(rec: Record, meta: dict[str, str]) -> None:
 
 
 def parse_document(doc: Document, rules: RuleSet | None = None) -> list[Record]:
+    """The records of a read document: one per letter it holds (an archive's 答复汇编 gives several),
+    or one record saying why there is none (``status`` and ``reason_code``: a scan, mojibake, not a
+    reply letter …). Text read by OCR is repaired first (``rules/ocr.yaml``) and its records say
+    which values stand on doubtful lines."""
     ruleset = rules or default_rules()
     if not getattr(doc, "ocr", False):
         return bounded(_parse_document, doc, ruleset)  # one time limit for the letter (rules.bounded)
@@ -181,11 +185,15 @@ def _chunk_record(text: str, source: str, ruleset: RuleSet, spans: list[list[int
 
 def parse_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> list[Record]:
     """Parse one file; always returns at least one record (an error record for bad input).
-    With ``ocr``, a scanned PDF is read by Tesseract instead of coming back ``needs_ocr``."""
-    return parse_document(read_file(path, ocr=ocr), rules)
+    With ``ocr`` (True, or the engine's name), a scan is read by OCR instead of coming back
+    ``needs_ocr``."""
+    ruleset = rules or default_rules()
+    return parse_document(read_file(path, ocr=ocr, rules=ruleset), ruleset)
 
 
 def parse_paths(paths: Iterable[str | Path], rules: RuleSet | None = None, ocr: bool = False) -> Iterator[Record]:
+    """The records of files and folders (walked recursively, sorted), one file after another in
+    this process; for bulk runs with workers, timeouts and a cache use ``run.runner.run``."""
     ruleset = rules or default_rules()
     for p in iter_paths(paths):
         yield from parse_file(p, ruleset, ocr=ocr)
