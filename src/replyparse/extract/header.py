@@ -277,6 +277,13 @@ def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types
     return [o for o in out if o[1] not in (None, "", [])]
 
 
+def _holds_any(text: str, words) -> bool:
+    for w in words:  # a plain loop: a generator costs more than the few tests
+        if w in text:
+            return True
+    return False
+
+
 def _subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(ch in it for ch in short)
@@ -290,25 +297,28 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
     cands: dict[str, list[Candidate]] = {}
     present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
-    # each segment's text, cut once for all the rules, with the rule words it holds (one pass)
-    pieces: dict[tuple[int, int], tuple[str, frozenset]] = {}
+    parts: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
+    whole = (0, len(text))
     timeout = rule_timeout(RULE_TIMEOUT)
     for step in _plan(ruleset, families):
         lits = step.literals
-        if lits is not None and present.isdisjoint(lits):  # its words are nowhere in the letter
-            continue
+        if lits is not None:
+            lits = lits & present  # the rule's words the letter holds: usually one or two
+            if not lits:  # its words are nowhere in the letter
+                continue
         rule = step.rule
         # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
         # split out of a one-line web page is still a line); offsets are shifted back below
         for a, b in seg.get(step.segment):
-            p = pieces.get((a, b))
-            if p is None:
-                part = text[a:b]
-                p = pieces[(a, b)] = (part, ruleset.literals_in(part))
-            if lits is not None and p[1].isdisjoint(lits):  # none of its words in this part
+            part = parts.get((a, b))
+            if part is None:
+                part = parts[(a, b)] = text[a:b]
+            # none of its words in this part: a substring test for each word the letter holds
+            # costs less than finding every rule word of every part (one-character words abound)
+            if lits is not None and (a, b) != whole and not _holds_any(part, lits):
                 continue
             try:
-                for m in step.regex.finditer(p[0], timeout=timeout):
+                for m in step.regex.finditer(part, timeout=timeout):
                     for f, v, s, e in _propose(rule, m, a, fields, types):
                         cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
             except TimeoutError:
