@@ -96,6 +96,10 @@ _LIST_SPLIT = regex.compile(r"[、，,；;/]+")
 _PLACEHOLDER = regex.compile(r"^(?:[X×*＊xX]+|某+|\p{Han}?某\p{Han}?)$")
 
 
+# compiled once: regex.sub(pattern_string, ...) looks its pattern up in regex's cache on every call
+_NAME_BRACKETS = regex.compile(r"[(（][^)）]{0,12}[)）]")
+_NAME_LEAD = regex.compile(r"^(?:尊敬的|尊敬|答复)")
+_HAN = regex.compile(r"\p{Han}")
 _NAME_PAIR = regex.compile(r"^(?P<a>\p{Han}{2,3})[并和及与](?P<b>\p{Han}{2,3})$")
 
 
@@ -114,12 +118,12 @@ def _space_names(part: str) -> list[str]:
 def split_names(raw: str) -> list[str]:
     """Deputies' names from an addressee or author list; padded names (张  斌) stay whole,
     等N位 and titles go."""
-    raw = regex.sub(r"[(（][^)）]{0,12}[)）]", "", raw.strip())
-    raw = regex.sub(r"^(?:尊敬的|尊敬|答复)", "", raw)
+    raw = _NAME_BRACKETS.sub("", raw.strip())
+    raw = _NAME_LEAD.sub("", raw)
     listed = _LIST_SPLIT.search(raw) is not None
     parts = []
     for part in _LIST_SPLIT.split(raw):
-        parts.extend([regex.sub(r"\s+", "", part)] if listed else _space_names(part))
+        parts.extend([_WS.sub("", part)] if listed else _space_names(part))
     # two names joined by a conjunction (刘某并陈某某, 张三和李四): only where both sides are name-sized
     joined = []
     for part in parts:
@@ -132,29 +136,38 @@ def split_names(raw: str) -> list[str]:
         part = _PERSON_SUFFIX.sub("", part)
         part = _COUNT_SUFFIX.sub("", part)
         part = _PERSON_SUFFIX.sub("", part)
-        if part and not _PLACEHOLDER.match(part) and regex.search(r"\p{Han}", part) and part not in out:
+        if part and not _PLACEHOLDER.match(part) and _HAN.search(part) and part not in out:
             out.append(part)
     return out
 
 
+_CC_LABEL = regex.compile(r"抄\s*[送报]\s*[：:]?")
+_ORG_SPLIT = regex.compile(r"[，,、；;\s|｜]+")
+_HAN_OR_LATIN = regex.compile(r"[\p{Han}A-Za-z]")
 _COPIES = regex.compile(r"[（(]\s*\d{1,3}\s*份?\s*[)）]$")  # a colophon's copy count: 市政府办(2)
 
 
 def split_orgs(raw: str) -> list[str]:
-    raw = regex.sub(r"抄\s*[送报]\s*[：:]?", "、", raw)  # 抄报：A；抄送：B on one line
+    raw = _CC_LABEL.sub("、", raw)  # 抄报：A；抄送：B on one line
     out = []
-    for part in regex.split(r"[，,、；;\s|｜]+", raw):
+    for part in _ORG_SPLIT.split(raw):
         part = _COPIES.sub("", part.strip(_EDGE_PUNCT)).strip(_EDGE_PUNCT)
-        if part and part not in out and regex.search(r"[\p{Han}A-Za-z]", part):  # not a stray table bar
+        if part and part not in out and _HAN_OR_LATIN.search(part):  # not a stray table bar
             out.append(part)
     return out
 
 
+_AREA_CODE = regex.compile(r"[(（]\s*(0\d{2,3})\s*[)）]\s*")
+_DASHES = regex.compile(r"[—－─–‒―]")
+_NOT_PHONE = regex.compile(r"[^\d\-]")
+_NON_DIGIT = regex.compile(r"\D")
+
+
 def _phone(raw: str, m) -> str | None:
-    raw = regex.sub(r"[(（]\s*(0\d{2,3})\s*[)）]\s*", r"\1-", raw)  # (0731)5551234: the area code
-    s = regex.sub(r"[^\d\-]", "", regex.sub(r"[—－─–‒―]", "-", raw))
+    raw = _AREA_CODE.sub(r"\1-", raw)  # (0731)5551234: the area code
+    s = _NOT_PHONE.sub("", _DASHES.sub("-", raw))
     s = s.strip("-")
-    return s if len(regex.sub(r"\D", "", s)) >= 5 else None
+    return s if len(_NON_DIGIT.sub("", s)) >= 5 else None
 
 
 _TITLE_JUNK = regex.compile(
@@ -169,6 +182,8 @@ _TITLE_APPENDIX = regex.compile(
 # letter's own title keeps it (the gold files disagree on how to repair a title the page altered)
 _SPAM_PREFIX = regex.compile(
     r"^[^:：\n]{0,30}(?:博彩|赌博|投注|足彩|体彩|bet|官网|平台|app|APP|下载|娱乐城|开户)[^:：\n]{0,12}[:：]\s*")
+_DOUBLE_KIND = regex.compile(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$")
+_REPEATED_GUANYU = regex.compile(r"^(?:关于)+")
 _DIGEST = regex.compile(r"(?<=答复|复函|回复|的函|办理情况|意见)\s*[(（【]?\s*摘\s*要\s*[)）】]?$")
 _TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
 
@@ -194,11 +209,14 @@ def _title(raw: str, m) -> str | None:
     return s.strip("|•· ") or None
 
 
+_NO_AFFIX = regex.compile(r"^第|号$")
+
+
 def _proposal_no(raw: str, m) -> str | None:
     s = clean(raw)
     if s is None:
         return None
-    s = regex.sub(r"^第|号$", "", s)
+    s = _NO_AFFIX.sub("", s)
     return s or None
 
 
@@ -222,8 +240,7 @@ NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
     "contact_person": lambda raw, m: (split_names(raw) or [None])[0] if raw else None,
     "title": _title,
     # …的建议的提案: a proposal named by its own …的建议 title, the outer kind word not part of it
-    "proposal_title": lambda raw, m: clean(regex.sub(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$", "",
-                                                     regex.sub(r"^(?:关于)+", "关于", _SPAM_PREFIX.sub("", raw.strip())))),
+    "proposal_title": lambda raw, m: clean(_DOUBLE_KIND.sub("", _REPEATED_GUANYU.sub("关于", _SPAM_PREFIX.sub("", raw.strip())))),
     "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
     "public": _bool,
 }

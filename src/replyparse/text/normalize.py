@@ -49,12 +49,18 @@ def to_simplified(text: str) -> tuple[str, bool]:
     Traditional-only characters are converted.
     """
     probe = text[:600]
-    if _t2s().convert(probe) == probe and len(text) > 600:
+    converted = _t2s().convert(probe)
+    if converted == probe:
+        if len(text) <= 600:  # the probe was the whole text: nothing changes
+            return text, False
         # the opening of a Traditional letter already shows Traditional characters
         probe_tail = text[-300:]
         if _t2s().convert(probe_tail) == probe_tail:
             return text, False
-    converted = _t2s().convert(text)
+    if len(text) > 600:
+        converted = _t2s().convert(text)
+    if converted == text:  # nothing to count (most letters): changed would be 0
+        return text, False
     if len(converted) != len(text):
         changed = sum(1 for a, b in zip(text, converted) if a != b)
     else:
@@ -94,6 +100,7 @@ _COMMON_HAN = frozenset(
     "合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条"
     "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
     "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
+_DROP_COMMON = dict.fromkeys(map(ord, _COMMON_HAN))
 _HAN_RUN = regex.compile(r"\p{Han}+")
 
 
@@ -116,6 +123,7 @@ def mojibake_warning(text: str) -> str | None:
     # counted by runs and by a set test: regex takes ~80 ns a character on \p{Han} one at a time
     # and more on a class of 300 characters, the slowest step of a short letter
     han = sum(map(len, _HAN_RUN.findall(sample)))
-    if han >= 100 and sum(1 for ch in sample if ch in _COMMON_HAN) / han < 0.12:
+    # the common characters counted as those str.translate deletes (in C, not a loop per character)
+    if han >= 100 and (len(sample) - len(sample.translate(_DROP_COMMON))) / han < 0.12:
         return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
     return None
