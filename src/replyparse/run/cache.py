@@ -19,7 +19,9 @@ CACHE_FILE = "results.sqlite"
 
 def encode_result(res: FileResult) -> bytes:
     """A result as the cache stores it (compressed JSON)."""
-    data = {"row": res.manifest_row(), "records": [r.to_dict() for r in res.records]}
+    # the records are finished here (parsed, and ``RunOptions.finish`` done): their dicts are made
+    # once, for the cache and for the output the run writes next
+    data = {"row": res.manifest_row(), "records": [r.final_dict() for r in res.records]}
     # surrogateescape: a file name in foreign bytes (GBK from Windows) is kept byte for byte
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape"), 1)
 
