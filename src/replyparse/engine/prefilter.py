@@ -281,11 +281,27 @@ class FilteredPattern:
                 return True
         return False
 
+    # search and match are the calls a letter makes most (segment lines, role cues): the test of
+    # ``_may`` and the compiled regex are written out in them, two Python calls fewer each
     def search(self, text, *args, **kw):
-        return self.regex.search(text, *args, **kw) if self._may(text) else None
+        lits = self.literals
+        if lits is not None:
+            for lit in lits:
+                if lit in text:
+                    break
+            else:
+                return None
+        return (self._compiled or self.regex).search(text, *args, **kw)
 
     def match(self, text, *args, **kw):
-        return self.regex.match(text, *args, **kw) if self._may(text) else None
+        lits = self.literals
+        if lits is not None:
+            for lit in lits:
+                if lit in text:
+                    break
+            else:
+                return None
+        return (self._compiled or self.regex).match(text, *args, **kw)
 
     def fullmatch(self, text, *args, **kw):
         return self.regex.fullmatch(text, *args, **kw) if self._may(text) else None

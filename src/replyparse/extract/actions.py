@@ -120,6 +120,13 @@ def _plan(ruleset: RuleSet, rules: list) -> tuple:
         for r in rules if r.get("kind") == "amount" or r.pattern is not None))
 
 
+def _holds_any(text: str, words) -> bool:
+    for w in words:  # a plain loop: a generator costs more than the few tests
+        if w in text:
+            return True
+    return False
+
+
 def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Action]:
     """The response actions of a letter's reply part (the regions ``seg`` marks outside the
     restated proposal), one per category and clause, each with the clause, its span and the rule
@@ -138,7 +145,10 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
     found: dict[tuple[str, int, int], Action] = {}
     # one pass over the letter decides which rules can match any of its sentences
     present = ruleset.literals_in(masked)
-    live = [step for step in _plan(ruleset, rules)
+    # each live step with the words of its literals that the letter holds (usually one or two): a
+    # sentence is tried when it holds one of them, by substring tests, which cost less than
+    # finding every rule word of every sentence (one-character words abound)
+    live = [(step, None if step.literals is None else step.literals & present) for step in _plan(ruleset, rules)
             if step.amount or step.literals is None or not present.isdisjoint(step.literals)]
     timeout = rule_timeout()
     for ra, rb in _regions(text, seg, ruleset):
@@ -147,8 +157,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
             sent = masked[sa:sb]
             if not sent.strip():
                 continue
-            sent_present = ruleset.literals_in(sent)  # the sentence's own rule words, in one pass
-            for step in live:
+            for step, words in live:
                 r = step.rule
                 if step.amount:
                     for a in amounts or []:
@@ -157,7 +166,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
                             found.setdefault((step.category, ca, cb), Action(step.category, text[ca:cb].strip(), ca, cb, r.id))
                             break
                     continue
-                if step.literals is not None and sent_present.isdisjoint(step.literals):
+                if words is not None and not _holds_any(sent, words):
                     continue
                 try:
                     matches = list(step.regex.finditer(sent, timeout=timeout))
