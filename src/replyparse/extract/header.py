@@ -294,6 +294,12 @@ def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types
     return [o for o in out if o[1] not in (None, "", [])]
 
 
+def _rank(c: Candidate) -> tuple:
+    """The order of a field's candidates: priority, then the earliest (``pick: last``: the last) match."""
+    rule = c.rule
+    return rule.priority, c.start if rule.params and rule.params.get("pick") == "last" else -c.start
+
+
 def _holds_any(text: str, words) -> bool:
     for w in words:  # a plain loop: a generator costs more than the few tests
         if w in text:
@@ -349,7 +355,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
         # fullest form of a name), never give one alone
         if all(c.rule.priority <= 0 for c in cs):
             continue
-        best = max((c for c in cs if c.rule.priority > 0), key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
+        best = max((c for c in cs if c.rule.priority > 0), key=_rank)
         if f in FULLEST_FORM:
             # the fullest form of the same name elsewhere in the letter (昆明市西山区民政局 over 西山区民政局)
             longer = [c for c in cs if isinstance(c.value, str) and len(c.value) > len(best.value) and (
@@ -372,15 +378,18 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     return values, evidence, warnings
 
 
+def _implications(ruleset: RuleSet, families) -> tuple:
+    """The ``when`` rules of ``families`` that set a field, in order (memoised per rule set)."""
+    return ruleset.memo(("header_implications", families), lambda: tuple(
+        (rule, tuple(rule.get("when").items())) for family in families for rule in ruleset.rules(family)
+        if rule.get("when") and rule.field is not None))
+
+
 def _apply_implications(ruleset: RuleSet, families, values: dict, evidence: dict) -> None:
     """Rules with ``when``: a field that follows from others (a CPPCC proposal is a 提案). The
     evidence span is that of the first field the rule depends on."""
-    for family in families:
-        for rule in ruleset.rules(family):
-            when = rule.get("when")
-            if not when or rule.field is None:
-                continue
-            if all(values.get(k) == v for k, v in when.items()):
-                src = evidence.get(next(iter(when)))
-                values[rule.field] = rule.value
-                evidence[rule.field] = Evidence(rule=rule.id, start=src.start if src else 0, end=src.end if src else 0)
+    for rule, when in _implications(ruleset, tuple(families)):
+        if all(values.get(k) == v for k, v in when):
+            src = evidence.get(when[0][0])
+            values[rule.field] = rule.value
+            evidence[rule.field] = Evidence(rule=rule.id, start=src.start if src else 0, end=src.end if src else 0)

@@ -32,6 +32,9 @@ FAMILY = "roles"
 _SENT_END = regex.compile(r"[。；;！？!?\n]")
 _CLAUSE_END = regex.compile(r"[，,：:。；;！？!?\n]")
 _LINE_END = regex.compile(r"\n")
+# the same one-character classes searched backwards ((?r): the rightmost match first), for the
+# last boundary before an amount in one call instead of walking every boundary up to it
+_LAST = {p: regex.compile("(?r)" + p.pattern) for p in (_SENT_END, _CLAUSE_END, _LINE_END)}
 
 
 # --------------------------------------------------------------------------- money spans
@@ -60,9 +63,8 @@ def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, 
     """The [start, end) of the sentence or clause around [pos, end): from just after the last
     boundary character before it to the first one after it, at most ``limit`` away."""
     lo, hi = max(0, pos - limit), min(len(text), end + limit)
-    a = lo
-    for m in pat.finditer(text, lo, pos):
-        a = m.end()
+    m = _LAST[pat].search(text, lo, pos)
+    a = m.end() if m else lo
     m = pat.search(text, end, hi)
     return a, (m.start() if m else hi)
 
