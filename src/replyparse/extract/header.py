@@ -19,7 +19,7 @@ import regex
 
 from ..text.numerals import to_int
 from ..record import Evidence, HEADER_FIELDS
-from ..engine.prefilter import unfiltered
+from ..engine.prefilter import barrier_chars, barrier_finders, starts_anywhere, stretches, unfiltered
 from ..engine.fields import GROUP_ALIASES
 from ..engine.rules import RULE_TIMEOUT, Rule, RuleSet, rule_timeout
 from .segment import Segments
@@ -268,14 +268,25 @@ class _Step:
     regex: Any
     literals: frozenset | None  # a match holds one of these; None: no guarantee, always run
     segment: tuple
+    # for a rule with literals that may start at any Han character (prefilter.starts_anywhere),
+    # cannot consume some punctuation (。 …) and has no anchor or lookaround (barrier_chars): the
+    # finders of those characters. Its matches lie in the stretches between them that hold a
+    # literal, and only those are searched: proposers.body_named reads the sentences naming 代表/委员
+    barriers: Any = None
+
+
+def _step(r: Rule) -> _Step:
+    rx = unfiltered(r.pattern)
+    lits = frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None
+    windowed = lits is not None and starts_anywhere(rx.pattern, rx.flags)  # else its own scan is as fast
+    finders = barrier_finders(barrier_chars(rx.pattern, rx.flags)) if windowed else None
+    return _Step(r, rx, lits, r.segment, finders)
 
 
 def _plan(ruleset: RuleSet, families: tuple) -> tuple:
     """The steps of ``families``' rules with a pattern, in the order they are applied (memoised)."""
     return ruleset.memo(("header_plan", families), lambda: tuple(
-        _Step(r, unfiltered(r.pattern), frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None)
-              else None, r.segment)
-        for family in families for r in ruleset.rules(family) if r.pattern is not None))
+        _step(r) for family in families for r in ruleset.rules(family) if r.pattern is not None))
 
 
 def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types=None
@@ -341,7 +352,15 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
             if lits is not None and (a, b) != whole and not _holds_any(part, lits):
                 continue
             try:
-                for m in step.regex.finditer(part, timeout=timeout):
+                if step.barriers is not None and timeout is None:
+                    # the same matches as one scan of the part (see _Step.barriers); under a time
+                    # limit per call (a letter parsed again after its watchdog fired) the part is
+                    # scanned in one call as before, so the limit applies as it did
+                    found = [m for x, y in stretches(part, lits, step.barriers)
+                             for m in step.regex.finditer(part, x, y)]
+                else:
+                    found = step.regex.finditer(part, timeout=timeout)
+                for m in found:
                     for f, v, s, e in _propose(rule, m, a, fields, types):
                         cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
             except TimeoutError:
