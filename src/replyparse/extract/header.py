@@ -323,14 +323,16 @@ def _subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
-def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
+def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, present: frozenset | None = None):
     """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
-    any a rule file declares, from the rules of every header family (default: all of them)."""
+    any a rule file declares, from the rules of every header family (default: all of them).
+    ``present``: ``ruleset.literals_in(text)`` when the caller has it already."""
     families = tuple(families or ruleset.header_families())
     fields = frozenset(f.name for f in ruleset.fields())
     types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
     cands: dict[str, list[Candidate]] = {}
-    present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
+    if present is None:
+        present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
     parts: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
     whole = (0, len(text))
     timeout = rule_timeout(RULE_TIMEOUT)
