@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import regex
 
@@ -91,6 +92,10 @@ def normalise(raw: str) -> str:
 # ---------------------------------------------------------------- is this a letter's text at all
 
 _BINARY_CHARS = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\p{Co}\p{Cs}]")
+# every match of _MOJIBAKE holds one of these: a text without any (nearly all) is passed over by one
+# scan of a simple class (``re``: ~15x faster than the alternation above, which regex tries at each
+# position)
+_MOJIBAKE_CHARS = re.compile("[锟烫屯À-ÿ]")
 _MOJIBAKE = regex.compile(r"锟斤拷|烫烫烫|屯屯屯|[ÃÂâäåæçèé][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ¡-¿]|[À-ÿ]{3,}")
 # The most frequent Chinese characters make up a third or more of any real letter's Han
 # characters; text decoded with the wrong CJK codec is made of rare ones (鍏充簬绗).
@@ -100,7 +105,6 @@ _COMMON_HAN = frozenset(
     "合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条"
     "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
     "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
-_DROP_COMMON = dict.fromkeys(map(ord, _COMMON_HAN))
 _HAN_RUN = regex.compile(r"\p{Han}+")
 
 
@@ -117,13 +121,12 @@ def text_problem(text: str) -> tuple[Reason, str] | None:
 
 def mojibake_warning(text: str) -> str | None:
     sample = text[:20000]
-    hits = _MOJIBAKE.findall(sample)
+    hits = _MOJIBAKE.findall(sample) if _MOJIBAKE_CHARS.search(sample) else []
     if len(hits) >= 3:
         return f"text looks mis-decoded (mojibake such as {hits[0]!r}); fields may be missing"
     # counted by runs and by a set test: regex takes ~80 ns a character on \p{Han} one at a time
     # and more on a class of 300 characters, the slowest step of a short letter
     han = sum(map(len, _HAN_RUN.findall(sample)))
-    # the common characters counted as those str.translate deletes (in C, not a loop per character)
-    if han >= 100 and (len(sample) - len(sample.translate(_DROP_COMMON))) / han < 0.12:
+    if han >= 100 and sum(map(_COMMON_HAN.__contains__, sample)) / han < 0.12:
         return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
     return None
