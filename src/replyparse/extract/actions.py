@@ -149,7 +149,6 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None, present: fro
 
         amounts = extract_amounts(text, seg, ruleset)
     found: dict[tuple[str, int, int], Action] = {}
-    # one pass over the letter decides which rules can match any of its sentences
     # each live step with the words of its literals that the letter holds (usually one or two): a
     # sentence is tried when it holds one of them, by substring tests, which cost less than
     # finding every rule word of every sentence (one-character words abound). The words of the
