@@ -5,7 +5,7 @@ import pytest
 import regex
 
 from replyparse.text.normalize import normalise
-from replyparse.engine.prefilter import FilteredPattern, required_literals
+from replyparse.engine.prefilter import FilteredPattern, barrier_chars, barrier_finders, required_literals, stretches
 from replyparse.readers import read_file
 from replyparse.engine.rules import load_rules
 
@@ -82,3 +82,36 @@ def test_filtered_pattern_behaves_as_the_regex():
     assert fp.search("没有这个词") is None and list(fp.finditer("没有")) == []
     lexicon = FilteredPattern("甲乙|丙丁|戊己|庚辛", regex.V0, frozenset({"甲乙", "丙丁", "戊己", "庚辛"}))
     assert lexicon.search("……庚辛……") and lexicon.search("无") is None
+
+
+@pytest.mark.parametrize("pattern, flags, barriers", [
+    (r"a[^。]b", 0, {"。"}),  # [^。] takes every other candidate
+    (r"a.b", 0, {"\n"}),
+    (r"a.b", regex.DOTALL, set()),
+    (r"a\sb", 0, {"。", "；", "！", "？"}),  # \s takes the line break
+    (r"^ab", 0, set()), (r"a(?=b)", 0, set()), (r"a\bb", 0, set()),  # a zero-width test looks past a bound
+    (r"(?i)ab", 0, set()), (r"(ab)\1", 0, set()),
+])
+def test_barrier_chars(pattern, flags, barriers):
+    assert barrier_chars(pattern, flags) == frozenset(barriers)
+
+
+def test_stretch_search_finds_what_one_scan_finds():
+    """header: a rule searched only in the stretches between its barrier characters that hold one of
+    its literals gives the same matches as one scan, for every rule with barriers and literals, on
+    every letter we have and every rule example (whether or not header applies it that way)."""
+    ruleset = load_rules()
+    rules = [(rid, p.regex, frozenset(p.literals), barrier_finders(barrier_chars(p.pattern, p.flags)))
+             for rid, p in _rule_regexes(ruleset) if isinstance(p, FilteredPattern) and p.literals]
+    rules = [r for r in rules if r[3] is not None]
+    assert any(rid == "proposers.body_named" for rid, *_ in rules)
+    texts = list(_texts()) + [ex.text for exs in ruleset.examples.values() for ex in exs]
+    compared = 0
+    for rid, rx, lits, finders in rules:
+        for text in texts:
+            whole = [(m.span(), m.groupdict()) for m in rx.finditer(text, timeout=2)]
+            parts = [(m.span(), m.groupdict()) for a, b in stretches(text, lits, finders)
+                     for m in rx.finditer(text, a, b, timeout=2)]
+            assert parts == whole, rid
+            compared += len(whole)
+    assert compared > 1000

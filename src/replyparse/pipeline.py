@@ -39,7 +39,8 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
     """Extract a record from already-normalised text (``lines``: its ``split_lines`` if known)."""
     rec = Record(source=source, text=text)
     seg = segment(text, ruleset, lines)
-    values, evidence, warnings = extract_fields(text, seg, ruleset)
+    present = ruleset.literals_in(text)  # the rule words of the letter: one pass, for header and actions
+    values, evidence, warnings = extract_fields(text, seg, ruleset, present=present)
     for f in ruleset.extra_fields:  # fields a rule file declares: in the record even when not found
         rec.extra[f.name] = None
     for k, v in values.items():
@@ -57,7 +58,7 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
         rec.clear_letter_fields()
         return rec
     rec.amounts = amounts_mod.extract_amounts(text, seg, ruleset, warnings=rec.warnings, fields=values)
-    rec.actions = actions_mod.extract_actions(text, seg, ruleset, amounts=rec.amounts)
+    rec.actions = actions_mod.extract_actions(text, seg, ruleset, amounts=rec.amounts, present=present)
     rec.requested_total_yuan = _totals(rec.amounts, "requested")
     rec.allocated_total_yuan = _totals(rec.amounts, "allocated")
     if not seg.spans.get("signature") and rec.date is None and not _CUT.search(text):

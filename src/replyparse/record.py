@@ -104,6 +104,9 @@ class Record:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        d = self.__dict__.get("_final")
+        if d is not None:  # a finished record (``final_dict``): its dict, made once
+            return d
         d = plain(self)
         extra = d.pop("extra")
         if extra:
@@ -111,6 +114,19 @@ class Record:
             d.update(extra)
             d["text"] = text
         return d
+
+    def final_dict(self) -> dict[str, Any]:
+        """Declare the record finished (parsing is over; nothing changes it any more) and return its
+        dict, which every later ``to_dict`` hands back instead of walking the dataclasses again: a run
+        writes a record to its cache and to its output, and that was two walks. Treat it as read-only."""
+        self.__dict__.pop("_final", None)
+        d = self.__dict__["_final"] = self.to_dict()
+        return d
+
+    def __getstate__(self):  # to a worker's parent or a pickle: the fields, not the finished dict
+        state = dict(self.__dict__)
+        state.pop("_final", None)
+        return state
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Record":

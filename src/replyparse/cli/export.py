@@ -1,8 +1,6 @@
 """``replyparse export``: letters for Elasticsearch / OpenSearch."""
 from __future__ import annotations
 
-
-from ..out.export import export_es_bulk
 from .options import add_rules_option, add_run_options, run_options
 
 
@@ -11,6 +9,7 @@ def cmd_export(args) -> int:
 
     from ..errors import existing_inputs, output_file
     from ..engine.rules import load_rules
+    from ..out.export import export_es_bulk  # here, not at the top: every command's start would pay for it
 
     existing_inputs(args.paths)
     output_file(args.output)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..out.report import PlotlyMissing, is_out_folder, load_plotly, collect_records, write_report
 from .options import add_rules_option, add_run_options, run_options
 
 
 def cmd_report(args) -> int:
     from ..errors import EXIT_FILE_ERRORS, UsageError, existing_inputs, output_file
     from ..engine.rules import load_rules
+    # here, not at the top: every command's start would pay for the report module
+    from ..out.report import PlotlyMissing, is_out_folder, load_plotly, collect_records, write_report
 
     existing_inputs(args.paths)
     out = output_file(args.output)

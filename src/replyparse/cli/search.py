@@ -7,10 +7,6 @@ import sqlite3
 
 
 from ..record import ACTION_CATEGORIES
-from ..search.index import Index
-from ..search.query import format_hits, parse_yuan
-from ..search.schema import IndexUnreadable
-from ..search.tokenise import normalise_query, query_terms, tokens
 from .options import add_rules_option, add_run_options, run_options
 
 
@@ -21,6 +17,9 @@ def cmd_index(args) -> int:
 
     from ..errors import UsageError, existing_inputs, output_file
     from ..engine.rules import load_rules
+    # the search modules here, not at the top: every command's start would pay for them
+    from ..search.index import Index
+    from ..search.schema import IndexUnreadable
 
     existing_inputs(args.paths)
     output_file(args.db, "--db")
@@ -44,6 +43,10 @@ def cmd_search(args) -> int:
     import sys
 
     from ..errors import UsageError
+    from ..search.index import Index
+    from ..search.query import format_hits, parse_yuan
+    from ..search.schema import IndexUnreadable
+    from ..search.tokenise import normalise_query, query_terms, tokens
 
     if not os.path.isfile(args.db):
         raise UsageError(f"no index at {args.db}; build one with: replyparse index PATH... --db {args.db}")

@@ -245,6 +245,104 @@ def required_literals(pattern: str, ignore_case: bool = False) -> frozenset | No
     return req
 
 
+# punctuation that often splits a letter into short runs: where a rule can never consume one of
+# them, its matches lie between two of them (see ``barrier_chars``)
+BARRIER_CANDIDATES = ("。", "\n", "；", "！", "？")
+
+
+class _Atoms(_Parser):
+    """The parser above, noting what each atom of the pattern can consume: the source of every
+    character class, every literal character, and whether there is any zero-width test."""
+
+    def __init__(self, src: str):
+        super().__init__(src)
+        self.classes: list[str] = []
+        self.chars: set[str] = set()
+        self.zero_width = False
+        self.first: str | None = None  # the source of the first atom that consumes text
+
+    def atom(self) -> tuple[str, object]:
+        start = self.i
+        kind, value = super().atom()
+        if kind in ("class", "char") and self.first is None:
+            self.first = self.s[start:self.i]
+        if kind == "class":
+            self.classes.append(self.s[start:self.i])
+        elif kind == "char":
+            self.chars.add(value)
+        elif kind == "zero":  # anchors, lookarounds, \b, comments: they look past a bound
+            self.zero_width = True
+        return kind, value
+
+
+def starts_anywhere(pattern: str, flags: int, probe: str = "的") -> bool:
+    """Whether the first atom of ``pattern`` is a class that takes ordinary Han text (``probe``,
+    the commonest character): such a pattern is tried at almost every position of a letter, and
+    searching only the stretches that hold its literal (``stretches``) saves most of its time; a
+    pattern that starts with a word or a rare character is found as fast by the regex's own scan."""
+    import regex
+
+    p = _Atoms(pattern)
+    try:
+        p.alternation()
+        return p.first is not None and p.first not in p.chars and \
+            regex.compile(p.first, flags & regex.DOTALL).fullmatch(probe) is not None
+    except (_Unknown, ValueError, IndexError, regex.error):
+        return False
+
+
+def barrier_chars(pattern: str, flags: int, candidates=BARRIER_CANDIDATES) -> frozenset:
+    """The ``candidates`` no match of ``pattern`` can contain (no atom of it consumes them), when the
+    pattern has no zero-width test at all (anchors, lookarounds, \\b), or an empty set.
+
+    Such a pattern's matches lie between two barrier characters, and what it does there depends on
+    nothing outside: ``finditer(text, pos, endpos)`` over each barrier-free stretch gives exactly
+    the matches of ``finditer(text)`` in it. With a required literal, only the stretches holding
+    one need searching. Conservative like ``required_literals``: what is not understood gives none."""
+    import regex
+
+    if flags & regex.IGNORECASE:
+        return frozenset()
+    p = _Atoms(pattern)
+    try:
+        p.alternation()
+        if p.i != len(pattern) or p.zero_width:
+            return frozenset()
+        tests = [regex.compile(src, flags & regex.DOTALL) for src in p.classes]
+    except (_Unknown, ValueError, IndexError, regex.error):
+        return frozenset()
+    return frozenset(c for c in candidates if c not in p.chars and not any(t.fullmatch(c) for t in tests))
+
+
+def barrier_finders(barriers: frozenset):
+    """Two compiled searches for the characters ``barriers``: the next one, and (``(?r)``) the last
+    one before a position; None for an empty set."""
+    if not barriers:
+        return None
+    import regex
+
+    cls = "[" + "".join(regex.escape(c) for c in sorted(barriers)) + "]"
+    return regex.compile(cls), regex.compile("(?r)" + cls)
+
+
+def stretches(text: str, words, finders) -> list[tuple[int, int]]:
+    """The [start, end) of each stretch of ``text`` between two barrier characters (``finders``)
+    that holds one of ``words``, in order. The words hold no barrier character (they are literals
+    of a pattern that cannot consume one), so each occurrence lies inside one stretch."""
+    nxt, last = finders
+    out = set()
+    for w in words:
+        i = text.find(w)
+        while i >= 0:
+            m = last.search(text, 0, i)
+            a = m.end() if m else 0
+            m = nxt.search(text, i + len(w))
+            b = m.start() if m else len(text)
+            out.add((a, b))
+            i = text.find(w, b)
+    return sorted(out)
+
+
 class FilteredPattern:
     """A rule regex behind its literal prefilter: ``search``/``finditer``/``match`` give nothing, at
     once, for a text holding none of the literals every match needs."""
@@ -281,11 +379,27 @@ class FilteredPattern:
                 return True
         return False
 
+    # search and match are the calls a letter makes most (segment lines, role cues): the test of
+    # ``_may`` and the compiled regex are written out in them, two Python calls fewer each
     def search(self, text, *args, **kw):
-        return self.regex.search(text, *args, **kw) if self._may(text) else None
+        lits = self.literals
+        if lits is not None:
+            for lit in lits:
+                if lit in text:
+                    break
+            else:
+                return None
+        return (self._compiled or self.regex).search(text, *args, **kw)
 
     def match(self, text, *args, **kw):
-        return self.regex.match(text, *args, **kw) if self._may(text) else None
+        lits = self.literals
+        if lits is not None:
+            for lit in lits:
+                if lit in text:
+                    break
+            else:
+                return None
+        return (self._compiled or self.regex).match(text, *args, **kw)
 
     def fullmatch(self, text, *args, **kw):
         return self.regex.fullmatch(text, *args, **kw) if self._may(text) else None

@@ -337,7 +337,7 @@ def _build(dirs, files, required: tuple, version: str) -> RuleSet:
                 fam_rules[rid] = (r, path)
             for ex in doc.get("examples") or []:
                 examples.setdefault(family, []).append(Example(
-                    family=family, text=ex["text"], expect=dict(ex.get("expect") or {}),
+                    family=family, text=ex["text"], expect=_plain(ex.get("expect") or {}),
                     segment=ex.get("segment"), file=str(path), line=ex.line, note=ex.get("note")))
     common = defs.pop(COMMON, {})
     raw_rules.pop(COMMON, None)
@@ -414,11 +414,21 @@ def _compile_rule(r: dict, family: str, defs: dict, path: Path) -> Rule:
             # a condition on the letter's own fields (its proposal title names money): field -> regex
             v = {f: _compile_param(expand_defs(str(pat), defs, str(path), rid, line), path, line, rid, f"letter.{f}")
                  for f, pat in v.items()}
-        params[k] = v
+        params[k] = _plain(v)
     seg = r.get("segment", "any")
     return Rule(id=rid, family=family, pattern=compiled, source=source, file=str(path), line=line,
                 segment=tuple(seg) if isinstance(seg, list) else (seg,), field=r.get("field"),
                 value=r.get("value"), priority=int(r.get("priority", 0)), params=params)
+
+
+def _plain(value):
+    """YAML mappings as plain dicts (rule_yaml.LineDict is a dict that knows its line): a rule set
+    loaded from the cache must not import rule_yaml and PyYAML (~12 ms of every start) to unpickle."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _compile_param(text: str, path: Path, line: int, rid: str, key: str):

@@ -110,21 +110,34 @@ class _Step:
     amount: bool  # ``kind: amount``: an amount of the role ``value`` in the sentence makes the action
     regex: Any  # the bare regex; its literal prefilter is applied by set tests
     literals: frozenset | None
+    masked_literals: frozenset  # those holding the mask character: only a masked text can show them
+
+
+def _step(r) -> _Step:
+    lits = frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None
+    return _Step(r, r.get("category"), r.get("kind") == "amount",
+                 unfiltered(r.pattern) if r.pattern is not None else None,
+                 lits, frozenset(w for w in lits or () if MASK in w))
 
 
 def _plan(ruleset: RuleSet, rules: list) -> tuple:
     return ruleset.memo("actions_plan", lambda: tuple(
-        _Step(r, r.get("category"), r.get("kind") == "amount",
-              unfiltered(r.pattern) if r.pattern is not None else None,
-              frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None)
-        for r in rules if r.get("kind") == "amount" or r.pattern is not None))
+        _step(r) for r in rules if r.get("kind") == "amount" or r.pattern is not None))
 
 
-def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Action]:
+def _holds_any(text: str, words) -> bool:
+    for w in words:  # a plain loop: a generator costs more than the few tests
+        if w in text:
+            return True
+    return False
+
+
+def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None, present: frozenset | None = None) -> list[Action]:
     """The response actions of a letter's reply part (the regions ``seg`` marks outside the
     restated proposal), one per category and clause, each with the clause, its span and the rule
     behind it; ``amounts`` (from ``roles.extract_amounts``, computed here when not given) make the
-    ``kind: amount`` rules: an allocated amount in a sentence is ``funding``."""
+    ``kind: amount`` rules: an allocated amount in a sentence is ``funding``. ``present``:
+    ``ruleset.literals_in(text)`` when the caller has it already (the header's)."""
     rules = [r for r in ruleset.of_kind(FAMILY) if r.get("category")]
     if not rules or not text:
         return []
@@ -136,10 +149,19 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
 
         amounts = extract_amounts(text, seg, ruleset)
     found: dict[tuple[str, int, int], Action] = {}
-    # one pass over the letter decides which rules can match any of its sentences
-    present = ruleset.literals_in(masked)
-    live = [step for step in _plan(ruleset, rules)
-            if step.amount or step.literals is None or not present.isdisjoint(step.literals)]
+    # each live step with the words of its literals that the letter holds (usually one or two): a
+    # sentence is tried when it holds one of them, by substring tests, which cost less than
+    # finding every rule word of every sentence (one-character words abound). The words of the
+    # unmasked text will do (the caller's one pass): masking only turns characters into 〇, so a
+    # word of the masked text without 〇 is one of the text's, and one that is no longer there
+    # fails the test on the masked sentence
+    if present is None:
+        present = ruleset.literals_in(masked)
+    live = []
+    for step in _plan(ruleset, rules):
+        words = None if step.literals is None else step.literals & present | step.masked_literals
+        if step.amount or words is None or words:
+            live.append((step, words))
     timeout = rule_timeout()
     for ra, rb in _regions(text, seg, ruleset):
         for sm in _SENT.finditer(masked, ra, rb):
@@ -147,8 +169,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
             sent = masked[sa:sb]
             if not sent.strip():
                 continue
-            sent_present = ruleset.literals_in(sent)  # the sentence's own rule words, in one pass
-            for step in live:
+            for step, words in live:
                 r = step.rule
                 if step.amount:
                     for a in amounts or []:
@@ -157,7 +178,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None) -> list[Acti
                             found.setdefault((step.category, ca, cb), Action(step.category, text[ca:cb].strip(), ca, cb, r.id))
                             break
                     continue
-                if step.literals is not None and sent_present.isdisjoint(step.literals):
+                if words is not None and not _holds_any(sent, words):
                     continue
                 try:
                     matches = list(step.regex.finditer(sent, timeout=timeout))

@@ -20,7 +20,7 @@ import regex
 from ..text.dates import parse_letter_date
 from ..text.numerals import to_int
 from ..record import Evidence, HEADER_FIELDS
-from ..engine.prefilter import unfiltered
+from ..engine.prefilter import barrier_chars, barrier_finders, starts_anywhere, stretches, unfiltered
 from ..engine.fields import GROUP_ALIASES
 from ..engine.rules import RULE_TIMEOUT, Rule, RuleSet, rule_timeout
 from .segment import Segments
@@ -59,6 +59,10 @@ _LIST_SPLIT = regex.compile(r"[、，,；;/]+")
 _PLACEHOLDER = regex.compile(r"^(?:[X×*＊xX]+|某+|\p{Han}?某\p{Han}?)$")
 
 
+# compiled once: regex.sub(pattern_string, ...) looks its pattern up in regex's cache on every call
+_NAME_BRACKETS = regex.compile(r"[(（][^)）]{0,12}[)）]")
+_NAME_LEAD = regex.compile(r"^(?:尊敬的|尊敬|答复)")
+_HAN = regex.compile(r"\p{Han}")
 _NAME_PAIR = regex.compile(r"^(?P<a>\p{Han}{2,3})[并和及与](?P<b>\p{Han}{2,3})$")
 
 
@@ -77,12 +81,12 @@ def _space_names(part: str) -> list[str]:
 def split_names(raw: str) -> list[str]:
     """Deputies' names from an addressee or author list; padded names (张  斌) stay whole,
     等N位 and titles go."""
-    raw = regex.sub(r"[(（][^)）]{0,12}[)）]", "", raw.strip())
-    raw = regex.sub(r"^(?:尊敬的|尊敬|答复)", "", raw)
+    raw = _NAME_BRACKETS.sub("", raw.strip())
+    raw = _NAME_LEAD.sub("", raw)
     listed = _LIST_SPLIT.search(raw) is not None
     parts = []
     for part in _LIST_SPLIT.split(raw):
-        parts.extend([regex.sub(r"\s+", "", part)] if listed else _space_names(part))
+        parts.extend([_WS.sub("", part)] if listed else _space_names(part))
     # two names joined by a conjunction (刘某并陈某某, 张三和李四): only where both sides are name-sized
     joined = []
     for part in parts:
@@ -95,29 +99,38 @@ def split_names(raw: str) -> list[str]:
         part = _PERSON_SUFFIX.sub("", part)
         part = _COUNT_SUFFIX.sub("", part)
         part = _PERSON_SUFFIX.sub("", part)
-        if part and not _PLACEHOLDER.match(part) and regex.search(r"\p{Han}", part) and part not in out:
+        if part and not _PLACEHOLDER.match(part) and _HAN.search(part) and part not in out:
             out.append(part)
     return out
 
 
+_CC_LABEL = regex.compile(r"抄\s*[送报]\s*[：:]?")
+_ORG_SPLIT = regex.compile(r"[，,、；;\s|｜]+")
+_HAN_OR_LATIN = regex.compile(r"[\p{Han}A-Za-z]")
 _COPIES = regex.compile(r"[（(]\s*\d{1,3}\s*份?\s*[)）]$")  # a colophon's copy count: 市政府办(2)
 
 
 def split_orgs(raw: str) -> list[str]:
-    raw = regex.sub(r"抄\s*[送报]\s*[：:]?", "、", raw)  # 抄报：A；抄送：B on one line
+    raw = _CC_LABEL.sub("、", raw)  # 抄报：A；抄送：B on one line
     out = []
-    for part in regex.split(r"[，,、；;\s|｜]+", raw):
+    for part in _ORG_SPLIT.split(raw):
         part = _COPIES.sub("", part.strip(_EDGE_PUNCT)).strip(_EDGE_PUNCT)
-        if part and part not in out and regex.search(r"[\p{Han}A-Za-z]", part):  # not a stray table bar
+        if part and part not in out and _HAN_OR_LATIN.search(part):  # not a stray table bar
             out.append(part)
     return out
 
 
+_AREA_CODE = regex.compile(r"[(（]\s*(0\d{2,3})\s*[)）]\s*")
+_DASHES = regex.compile(r"[—－─–‒―]")
+_NOT_PHONE = regex.compile(r"[^\d\-]")
+_NON_DIGIT = regex.compile(r"\D")
+
+
 def _phone(raw: str, m) -> str | None:
-    raw = regex.sub(r"[(（]\s*(0\d{2,3})\s*[)）]\s*", r"\1-", raw)  # (0731)5551234: the area code
-    s = regex.sub(r"[^\d\-]", "", regex.sub(r"[—－─–‒―]", "-", raw))
+    raw = _AREA_CODE.sub(r"\1-", raw)  # (0731)5551234: the area code
+    s = _NOT_PHONE.sub("", _DASHES.sub("-", raw))
     s = s.strip("-")
-    return s if len(regex.sub(r"\D", "", s)) >= 5 else None
+    return s if len(_NON_DIGIT.sub("", s)) >= 5 else None
 
 
 _TITLE_JUNK = regex.compile(
@@ -132,6 +145,8 @@ _TITLE_APPENDIX = regex.compile(
 # letter's own title keeps it (the gold files disagree on how to repair a title the page altered)
 _SPAM_PREFIX = regex.compile(
     r"^[^:：\n]{0,30}(?:博彩|赌博|投注|足彩|体彩|bet|官网|平台|app|APP|下载|娱乐城|开户)[^:：\n]{0,12}[:：]\s*")
+_DOUBLE_KIND = regex.compile(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$")
+_REPEATED_GUANYU = regex.compile(r"^(?:关于)+")
 _DIGEST = regex.compile(r"(?<=答复|复函|回复|的函|办理情况|意见)\s*[(（【]?\s*摘\s*要\s*[)）】]?$")
 _TITLE_WORDS = regex.compile(r"答复|复函|回复|的函|办理情况|关于")
 
@@ -157,11 +172,14 @@ def _title(raw: str, m) -> str | None:
     return s.strip("|•· ") or None
 
 
+_NO_AFFIX = regex.compile(r"^第|号$")
+
+
 def _proposal_no(raw: str, m) -> str | None:
     s = clean(raw)
     if s is None:
         return None
-    s = regex.sub(r"^第|号$", "", s)
+    s = _NO_AFFIX.sub("", s)
     return s or None
 
 
@@ -185,8 +203,7 @@ NORMALISERS: dict[str, Callable[[Any, Any], Any]] = {
     "contact_person": lambda raw, m: (split_names(raw) or [None])[0] if raw else None,
     "title": _title,
     # …的建议的提案: a proposal named by its own …的建议 title, the outer kind word not part of it
-    "proposal_title": lambda raw, m: clean(regex.sub(r"(?<=的(?:建议|提案|议案))的(?:建议|提案|议案)$", "",
-                                                     regex.sub(r"^(?:关于)+", "关于", _SPAM_PREFIX.sub("", raw.strip())))),
+    "proposal_title": lambda raw, m: clean(_DOUBLE_KIND.sub("", _REPEATED_GUANYU.sub("关于", _SPAM_PREFIX.sub("", raw.strip())))),
     "handling_category": lambda raw, m: (clean(raw) or "").upper()[:1] or None,
     "public": _bool,
 }
@@ -214,14 +231,25 @@ class _Step:
     regex: Any
     literals: frozenset | None  # a match holds one of these; None: no guarantee, always run
     segment: tuple
+    # for a rule with literals that may start at any Han character (prefilter.starts_anywhere),
+    # cannot consume some punctuation (。 …) and has no anchor or lookaround (barrier_chars): the
+    # finders of those characters. Its matches lie in the stretches between them that hold a
+    # literal, and only those are searched: proposers.body_named reads the sentences naming 代表/委员
+    barriers: Any = None
+
+
+def _step(r: Rule) -> _Step:
+    rx = unfiltered(r.pattern)
+    lits = frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None
+    windowed = lits is not None and starts_anywhere(rx.pattern, rx.flags)  # else its own scan is as fast
+    finders = barrier_finders(barrier_chars(rx.pattern, rx.flags)) if windowed else None
+    return _Step(r, rx, lits, r.segment, finders)
 
 
 def _plan(ruleset: RuleSet, families: tuple) -> tuple:
     """The steps of ``families``' rules with a pattern, in the order they are applied (memoised)."""
     return ruleset.memo(("header_plan", families), lambda: tuple(
-        _Step(r, unfiltered(r.pattern), frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None)
-              else None, r.segment)
-        for family in families for r in ruleset.rules(family) if r.pattern is not None))
+        _step(r) for family in families for r in ruleset.rules(family) if r.pattern is not None))
 
 
 def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types=None
@@ -240,38 +268,64 @@ def _propose(rule: Rule, m, off: int = 0, fields=frozenset(HEADER_FIELDS), types
     return [o for o in out if o[1] not in (None, "", [])]
 
 
+def _rank(c: Candidate) -> tuple:
+    """The order of a field's candidates: priority, then the earliest (``pick: last``: the last) match."""
+    rule = c.rule
+    return rule.priority, c.start if rule.params and rule.params.get("pick") == "last" else -c.start
+
+
+def _holds_any(text: str, words) -> bool:
+    for w in words:  # a plain loop: a generator costs more than the few tests
+        if w in text:
+            return True
+    return False
+
+
 def _subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(ch in it for ch in short)
 
 
-def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
+def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, present: frozenset | None = None):
     """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
-    any a rule file declares, from the rules of every header family (default: all of them)."""
+    any a rule file declares, from the rules of every header family (default: all of them).
+    ``present``: ``ruleset.literals_in(text)`` when the caller has it already."""
     families = tuple(families or ruleset.header_families())
     fields = frozenset(f.name for f in ruleset.fields())
     types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
     cands: dict[str, list[Candidate]] = {}
-    present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
-    # each segment's text, cut once for all the rules, with the rule words it holds (one pass)
-    pieces: dict[tuple[int, int], tuple[str, frozenset]] = {}
+    if present is None:
+        present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
+    parts: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
+    whole = (0, len(text))
     timeout = rule_timeout(RULE_TIMEOUT)
     for step in _plan(ruleset, families):
         lits = step.literals
-        if lits is not None and present.isdisjoint(lits):  # its words are nowhere in the letter
-            continue
+        if lits is not None:
+            lits = lits & present  # the rule's words the letter holds: usually one or two
+            if not lits:  # its words are nowhere in the letter
+                continue
         rule = step.rule
         # match on the segment's own text so that ^ and $ anchor at its bounds (a logical line
         # split out of a one-line web page is still a line); offsets are shifted back below
         for a, b in seg.get(step.segment):
-            p = pieces.get((a, b))
-            if p is None:
-                part = text[a:b]
-                p = pieces[(a, b)] = (part, ruleset.literals_in(part))
-            if lits is not None and p[1].isdisjoint(lits):  # none of its words in this part
+            part = parts.get((a, b))
+            if part is None:
+                part = parts[(a, b)] = text[a:b]
+            # none of its words in this part: a substring test for each word the letter holds
+            # costs less than finding every rule word of every part (one-character words abound)
+            if lits is not None and (a, b) != whole and not _holds_any(part, lits):
                 continue
             try:
-                for m in step.regex.finditer(p[0], timeout=timeout):
+                if step.barriers is not None and timeout is None:
+                    # the same matches as one scan of the part (see _Step.barriers); under a time
+                    # limit per call (a letter parsed again after its watchdog fired) the part is
+                    # scanned in one call as before, so the limit applies as it did
+                    found = [m for x, y in stretches(part, lits, step.barriers)
+                             for m in step.regex.finditer(part, x, y)]
+                else:
+                    found = step.regex.finditer(part, timeout=timeout)
+                for m in found:
                     for f, v, s, e in _propose(rule, m, a, fields, types):
                         cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
             except TimeoutError:
@@ -285,7 +339,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
         # fullest form of a name), never give one alone
         if all(c.rule.priority <= 0 for c in cs):
             continue
-        best = max((c for c in cs if c.rule.priority > 0), key=lambda c: (c.rule.priority, c.start if c.rule.get("pick") == "last" else -c.start))
+        best = max((c for c in cs if c.rule.priority > 0), key=_rank)
         if f in FULLEST_FORM:
             # the fullest form of the same name elsewhere in the letter (昆明市西山区民政局 over 西山区民政局)
             longer = [c for c in cs if isinstance(c.value, str) and len(c.value) > len(best.value) and (
@@ -308,15 +362,18 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None):
     return values, evidence, warnings
 
 
+def _implications(ruleset: RuleSet, families) -> tuple:
+    """The ``when`` rules of ``families`` that set a field, in order (memoised per rule set)."""
+    return ruleset.memo(("header_implications", families), lambda: tuple(
+        (rule, tuple(rule.get("when").items())) for family in families for rule in ruleset.rules(family)
+        if rule.get("when") and rule.field is not None))
+
+
 def _apply_implications(ruleset: RuleSet, families, values: dict, evidence: dict) -> None:
     """Rules with ``when``: a field that follows from others (a CPPCC proposal is a 提案). The
     evidence span is that of the first field the rule depends on."""
-    for family in families:
-        for rule in ruleset.rules(family):
-            when = rule.get("when")
-            if not when or rule.field is None:
-                continue
-            if all(values.get(k) == v for k, v in when.items()):
-                src = evidence.get(next(iter(when)))
-                values[rule.field] = rule.value
-                evidence[rule.field] = Evidence(rule=rule.id, start=src.start if src else 0, end=src.end if src else 0)
+    for rule, when in _implications(ruleset, tuple(families)):
+        if all(values.get(k) == v for k, v in when):
+            src = evidence.get(when[0][0])
+            values[rule.field] = rule.value
+            evidence[rule.field] = Evidence(rule=rule.id, start=src.start if src else 0, end=src.end if src else 0)

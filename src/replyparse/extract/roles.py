@@ -20,6 +20,7 @@ each span, what the money is. All wording lives in ``rules/roles.yaml``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 
@@ -31,6 +32,9 @@ FAMILY = "roles"
 _SENT_END = regex.compile(r"[。；;！？!?\n]")
 _CLAUSE_END = regex.compile(r"[，,：:。；;！？!?\n]")
 _LINE_END = regex.compile(r"\n")
+# the same one-character classes searched backwards ((?r): the rightmost match first), for the
+# last boundary before an amount in one call instead of walking every boundary up to it
+_LAST = {p: regex.compile("(?r)" + p.pattern) for p in (_SENT_END, _CLAUSE_END, _LINE_END)}
 
 
 # --------------------------------------------------------------------------- money spans
@@ -59,9 +63,8 @@ def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, 
     """The [start, end) of the sentence or clause around [pos, end): from just after the last
     boundary character before it to the first one after it, at most ``limit`` away."""
     lo, hi = max(0, pos - limit), min(len(text), end + limit)
-    a = lo
-    for m in pat.finditer(text, lo, pos):
-        a = m.end()
+    m = _LAST[pat].search(text, lo, pos)
+    a = m.end() if m else lo
     m = pat.search(text, end, hi)
     return a, (m.start() if m else hi)
 
@@ -95,45 +98,80 @@ def proposal_zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
 # --------------------------------------------------------------------------- roles
 
 
-def _rule_matches(rule, text: str, ctx: _Ctx, s) -> bool:
-    scope = rule.get("scope", "clause")
-    a, b = ctx.line if scope in ("line", "paragraph") else ctx.sent if scope == "sentence" else ctx.clause
-    window = rule.get("window")
+@dataclass(frozen=True)
+class _RoleRule:
+    """A role rule's keys as ``_decide`` reads them, looked up once per rule set (memoised), not
+    from the rule's params dict for every amount and rule."""
+    rule: Any
+    id: str
+    priority: int
+    kind: str | None
+    role: str | None
+    by_line: bool  # scope: line / paragraph (else sentence or clause)
+    scope: str
+    window: int | None
+    zone: str | None
+    unit: Any
+    letter: tuple  # (field, pattern) pairs
+    pattern: Any
+    before: Any
+    after: Any
+    context: Any
+    not_before: Any
+    not_after: Any
+    warn: bool
+
+
+def _role_step(r) -> _RoleRule:
+    scope = r.get("scope", "clause")
+    return _RoleRule(r, r.id, r.priority, r.get("kind"), r.get("role"), scope in ("line", "paragraph"), scope,
+                     r.get("window"), r.get("zone"), r.get("unit"), tuple((r.get("letter") or {}).items()),
+                     r.pattern, r.get("before"), r.get("after"), r.get("context"), r.get("not_before"),
+                     r.get("not_after"), bool(r.get("warn", False)))
+
+
+def _rule_matches(rule: _RoleRule, text: str, ctx: _Ctx, s) -> bool:
+    # the checks that need no text first: most rules fail on zone or unit
+    zone = rule.zone
+    if zone == "proposal" and not ctx.in_zone or zone == "reply" and ctx.in_zone:
+        return False
+    unit = rule.unit
+    if unit is not None and bool(unit) != ctx.unit:
+        return False
+    a, b = ctx.line if rule.by_line else ctx.sent if rule.scope == "sentence" else ctx.clause
+    window = rule.window
     before = text[a:s.start]
     after = text[s.end:b]
     if window:
         before, after = before[-window:], after[:window]
-    zone = rule.get("zone")
-    if zone == "proposal" and not ctx.in_zone or zone == "reply" and ctx.in_zone:
-        return False
-    unit = rule.get("unit")
-    if unit is not None and bool(unit) != ctx.unit:
-        return False
-    for field, p in (rule.get("letter") or {}).items():
+    for field, p in rule.letter:
         value = ctx.fields.get(field)
         if not isinstance(value, str) or not search(p, value):
             return False
     if rule.pattern is not None and not search(rule.pattern, text[s.start:s.end]):
         return False
-    for key, part in (("before", before), ("after", after), ("context", text[a:b])):
-        p = rule.get(key)
-        if p is not None and not search(p, part):
-            return False
-    for key, part in (("not_before", before), ("not_after", after)):
-        p = rule.get(key)
-        if p is not None and search(p, part):
-            return False
+    if rule.before is not None and not search(rule.before, before):
+        return False
+    if rule.after is not None and not search(rule.after, after):
+        return False
+    if rule.context is not None and not search(rule.context, text[a:b]):
+        return False
+    if rule.not_before is not None and search(rule.not_before, before):
+        return False
+    if rule.not_after is not None and search(rule.not_after, after):
+        return False
     return True
 
 
-def _role_rules(ruleset: RuleSet):
-    return [r for r in ruleset.of_kind(FAMILY) if r.get("role") or r.get("kind") in ("inherit",)]
+def _role_rules(ruleset: RuleSet) -> tuple:
+    return ruleset.memo("roles_plan", lambda: tuple(
+        _role_step(r) for r in ruleset.of_kind(FAMILY) if r.get("role") or r.get("kind") in ("inherit",)))
 
 
-def _same_run(rule, ctx: _Ctx, prev_ctx: _Ctx) -> bool:
+def _same_run(rule: _RoleRule, ctx: _Ctx, prev_ctx: _Ctx) -> bool:
     """An inherit rule looks back within its scope: the sentence, or with ``scope: line`` /
     ``paragraph`` the line (a run of items separated by ；)."""
-    if rule.get("scope") in ("line", "paragraph"):
+    if rule.by_line:
         return prev_ctx.line == ctx.line
     return prev_ctx.sent == ctx.sent
 
@@ -147,7 +185,7 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
     for r in rules:
         if top is not None and r.priority < top.priority:
             break
-        kind = r.get("kind")
+        kind = r.kind
         if kind == "inherit":
             if top is not None or prev is None or prev_ctx is None or not _same_run(r, ctx, prev_ctx):
                 continue
@@ -156,7 +194,7 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
             continue
         if kind == "same_sum":
             # the same sum as an earlier amount of the rule's role (an ask restated later)
-            if not any(e.role == r.get("role") and e.value_yuan == s.value_yuan for e in earlier):
+            if not any(e.role == r.role and e.value_yuan == s.value_yuan for e in earlier):
                 continue
             if not _rule_matches(r, text, ctx, s):
                 continue
@@ -164,22 +202,25 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
             continue
         if top is None:
             top = r
-        elif r.get("role") != top.get("role"):
+        elif r.role != top.role:
             return "other", top.id, True
     if top is None:
         return "other", None, True
-    return top.get("role"), top.id, bool(top.get("warn", False))
+    return top.role, top.id, top.warn
 
 
 # --------------------------------------------------------------------------- purpose / funder
 
 
+def _pickers(ruleset: RuleSet, field: str) -> tuple:
+    """The ``field: funder`` / ``purpose`` rules with a pattern, and where each looks (memoised)."""
+    return ruleset.memo(("roles_pick", field), lambda: tuple(
+        (r, r.get("kind", "before")) for r in ruleset.of_kind(FAMILY) if r.field == field and r.pattern is not None))
+
+
 def _pick(ruleset: RuleSet, field: str, text: str, ctx: _Ctx, s) -> str | None:
     a, b = ctx.sent
-    for r in ruleset.of_kind(FAMILY):
-        if r.field != field or r.pattern is None:
-            continue
-        where = r.get("kind", "before")
+    for r, where in _pickers(ruleset, field):
         if where == "after":
             part = text[s.end:b]
             m = search(r.pattern, part)
@@ -192,12 +233,13 @@ def _pick(ruleset: RuleSet, field: str, text: str, ctx: _Ctx, s) -> str | None:
                 v = m.group(field)
             except IndexError:
                 v = m.group(0)
-            v = regex.sub(r"\s+", "", v or "").strip("，,、：:（(“”\"")
+            v = _WS.sub("", v or "").strip("，,、：:（(“”\"")
             if v and len(v) <= 40 and not _GENERIC.match(v):
                 return v
     return None
 
 
+_WS = regex.compile(r"\s+")
 _GENERIC = regex.compile(r"^(?:\p{Han}{0,2}(?:资金|经费|专项资金|补助资金)|了|共|计|近|约)$")
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from .. import __version__
 from .batch import FileResult
 from .walk import display_path
-from ..record import Record
+from ..record import Action, Amount, Evidence, Record
 
 
 CACHE_DIRNAME = ".cache"
@@ -19,17 +20,50 @@ CACHE_FILE = "results.sqlite"
 
 def encode_result(res: FileResult) -> bytes:
     """A result as the cache stores it (compressed JSON)."""
-    data = {"row": res.manifest_row(), "records": [r.to_dict() for r in res.records]}
+    # the records are finished here (parsed, and ``RunOptions.finish`` done): their dicts are made
+    # once, for the cache and for the output the run writes next
+    data = {"row": res.manifest_row(), "records": [r.final_dict() for r in res.records]}
     # surrogateescape: a file name in foreign bytes (GBK from Windows) is kept byte for byte
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape"), 1)
 
 
 class CachedRecord(Record):
     """A record rebuilt from the cache: ``to_dict`` hands back the stored dict instead of walking
-    the dataclasses again (a re-run is mostly this). Treat it as read-only."""
+    the dataclasses again (a re-run is mostly this). Treat it as read-only. Made by
+    ``cached_record``: its amounts, actions and evidence become dataclasses when first read, so a
+    re-run that only writes the stored dicts does not build them."""
 
     def to_dict(self):
         return self._stored
+
+    def __getattr__(self, name):  # called only for what the instance lacks: the lazy fields
+        stored = self.__dict__.get("_stored")
+        if stored is None or name not in _LAZY:
+            raise AttributeError(name)
+        value = self.__dict__[name] = _LAZY[name](stored.get(name))
+        return value
+
+
+_LAZY = {"amounts": lambda v: [Amount(**a) for a in v or []],
+         "actions": lambda v: [Action(**a) for a in v or []],
+         "evidence": lambda v: {k: Evidence(**e) for k, e in (v or {}).items()}}
+# each other field of a record with its default (a factory's made anew each time), in order
+_EAGER = tuple((f.name, f.default, None if f.default_factory is MISSING else f.default_factory)
+               for f in fields(Record) if f.name not in _LAZY and f.name != "extra")
+
+
+_KNOWN = frozenset(f.name for f in fields(Record)) - {"extra"}
+
+
+def cached_record(d: dict) -> CachedRecord:
+    """The record of a stored dict (as ``Record.from_dict``, its lists of dataclasses left lazy)."""
+    rec = CachedRecord.__new__(CachedRecord)
+    values = rec.__dict__
+    for name, default, factory in _EAGER:
+        values[name] = d[name] if name in d else (factory() if factory is not None else default)
+    values["extra"] = {k: v for k, v in d.items() if k not in _KNOWN}  # fields rule files declared
+    values["_stored"] = d
+    return rec
 
 
 class ResultCache:
@@ -95,9 +129,7 @@ def _rebase(data: dict, path) -> FileResult:
         src = d.get("source") or ""
         if src == old_src or src.startswith(old_src + "#"):
             d["source"] = new_src + src[len(old_src):]
-        rec = CachedRecord.from_dict(d)
-        rec._stored = d
-        res.records.append(rec)
+        res.records.append(cached_record(d))
     return res
 
 

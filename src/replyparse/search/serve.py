@@ -17,7 +17,6 @@ import sys
 from importlib import resources
 
 from ..record import ACTION_CATEGORIES
-from .index import Index
 from .schema import IndexUnreadable
 
 HOST = "127.0.0.1"
@@ -70,6 +69,8 @@ def api_search(db: str, qs: dict[str, list[str]]) -> dict:
     for a in actions:
         if a not in ACTION_CATEGORIES:
             raise ValueError(f"unknown action {a!r}; one of {', '.join(ACTION_CATEGORIES)}")
+    from .index import Index  # here: `replyparse parse` registers this command without loading the index code
+
     with Index(db, readonly=True) as ix:
         res = ix.search(one("q") or "", issuer=one("issuer"), year=_int(qs, "year", None),
                         body=one("body"), kind=one("kind"), category=one("category"), actions=actions,
@@ -138,6 +139,7 @@ def cmd_serve(args) -> int:
     import os
 
     from ..errors import UsageError
+    from .index import Index
 
     if not os.path.isfile(args.db):
         raise UsageError(f"no index at {args.db}; build one with: replyparse index PATH... --db {args.db}")
