@@ -295,8 +295,10 @@ def test_a_letter_that_overruns_its_watchdog_is_parsed_again_with_limits(tmp_pat
 
     monkeypatch.setattr(rules_mod, "LETTER_BUDGET", 0.3)
     (tmp_path / "r").mkdir()
-    (tmp_path / "r" / "cc.yaml").write_text(  # exponential on a line of 抄 that does not end the line
-        "rules:\n  - id: cc.evil\n    priority: 5\n    pattern: '^(?:抄|抄抄)+$'\n", "utf-8")
+    # exponential on a line of 抄 that does not end the line; of the highest priority of its family,
+    # so that it runs (a rule whose field already has a better candidate is not tried at all)
+    (tmp_path / "r" / "cc.yaml").write_text(
+        "rules:\n  - id: cc.evil\n    priority: 99\n    pattern: '^(?:抄|抄抄)+$'\n", "utf-8")
     letter = tmp_path / "a.txt"
     letter.write_text(LETTER.read_text("utf-8") + "\n" + "抄" * 40 + "x\n", "utf-8")
     t0 = time.perf_counter()
@@ -304,3 +306,21 @@ def test_a_letter_that_overruns_its_watchdog_is_parsed_again_with_limits(tmp_pat
     assert time.perf_counter() - t0 < 20
     assert rec.doc_number and any("gave up" in w and "cc.evil" in w for w in rec.warnings), rec.warnings
     assert rules_mod.rule_timeout() == rules_mod.RULE_TIMEOUT  # the limit per call is back after the letter
+
+
+def test_a_rule_whose_field_has_a_better_candidate_is_not_tried(tmp_path):
+    """The same stalling rule below the built-in 抄送 rule's priority: the letter's cc is found by
+    the better rule first, so the stalling one cannot change the result and is not run at all."""
+    from replyparse.engine import rules as rules_mod
+    from replyparse.run.batch import process_file
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "cc.yaml").write_text(
+        "rules:\n  - id: cc.evil\n    priority: 1\n    pattern: '^(?:抄|抄抄)+$'\n", "utf-8")
+    letter = tmp_path / "a.txt"
+    letter.write_text(LETTER.read_text("utf-8") + "\n" + "抄" * 40 + "x\n", "utf-8")  # it holds a 抄送 line
+    t0 = time.perf_counter()
+    rec = process_file(letter, rules_mod.load_rules([tmp_path / "r"])).records[0]
+    assert time.perf_counter() - t0 < 5
+    assert rec.cc == ["区人大常委会代表工作委员会", "区政府办公室"] and rec.evidence["cc"].rule != "cc.evil"
+    assert not any("gave up" in w for w in rec.warnings), rec.warnings

@@ -236,6 +236,18 @@ class _Step:
     # finders of those characters. Its matches lie in the stretches between them that hold a
     # literal, and only those are searched: proposers.body_named reads the sentences naming 代表/委员
     barriers: Any = None
+    # the fields the rule can fill (its target, its named groups); None: never skipped (it can
+    # lengthen a name to its fullest form whatever the priorities, FULLEST_FORM)
+    fills: frozenset | None = None
+
+
+def _fills(r: Rule, rx) -> frozenset | None:
+    target = r.field or r.family
+    if r.value is not None:
+        out = {target}
+    else:
+        out = {target} | {GROUP_ALIASES.get(n, n) for n in rx.groupindex if n != "v"}
+    return None if out & set(FULLEST_FORM) else frozenset(out)
 
 
 def _step(r: Rule) -> _Step:
@@ -243,7 +255,17 @@ def _step(r: Rule) -> _Step:
     lits = frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None
     windowed = lits is not None and starts_anywhere(rx.pattern, rx.flags)  # else its own scan is as fast
     finders = barrier_finders(barrier_chars(rx.pattern, rx.flags)) if windowed else None
-    return _Step(r, rx, lits, r.segment, finders)
+    return _Step(r, rx, lits, r.segment, finders, _fills(r, rx))
+
+
+def _cannot_count(step: _Step, top: dict, fields: frozenset) -> bool:
+    """Whether nothing the rule proposes can change the result: every field it fills either is no
+    field of this rule set or already has a candidate of higher priority (the best candidate is
+    the highest-priority one, and rivals are warned of only at the best one's priority)."""
+    if step.fills is None:
+        return False
+    prio = step.rule.priority
+    return all(f not in fields or top.get(f, prio) > prio for f in step.fills)
 
 
 def _plan(ruleset: RuleSet, families: tuple) -> tuple:
@@ -299,7 +321,10 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
     parts: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
     whole = (0, len(text))
     timeout = rule_timeout(RULE_TIMEOUT)
+    top: dict[str, int] = {}  # the highest priority of each field's candidates so far
     for step in _plan(ruleset, families):
+        if top and _cannot_count(step, top, fields):
+            continue
         lits = step.literals
         if lits is not None:
             lits = lits & present  # the rule's words the letter holds: usually one or two
@@ -328,6 +353,8 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
                 for m in found:
                     for f, v, s, e in _propose(rule, m, a, fields, types):
                         cands.setdefault(f, []).append(Candidate(f, v, rule, s, e))
+                        if rule.priority > top.get(f, -(1 << 30)):
+                            top[f] = rule.priority
             except TimeoutError:
                 # a pathological text must not stall a batch: the rule gives nothing here
                 seg.timeouts.append(rule.id)
