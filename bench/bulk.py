@@ -193,7 +193,7 @@ def child(args) -> None:
                 files += 1
                 pages += fr.pages
                 for rec in fr.records:
-                    out.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+                    out.write(rec.json_line() + "\n")  # what parse -o writes
     seconds = time.perf_counter() - t0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -5,6 +5,7 @@ Fields after ``warnings`` are replyparse's additions (the contract allows adding
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -123,9 +124,20 @@ class Record:
         d = self.__dict__["_final"] = self.to_dict()
         return d
 
+    def json_line(self) -> str:
+        """The record as one line of JSON (``records.jsonl``, ``parse``'s output), made once for a
+        finished record (``final_dict``): the cache stores this text and a re-run writes it back."""
+        line = self.__dict__.get("_line")
+        if line is None:
+            line = json.dumps(self.to_dict(), ensure_ascii=False)
+            if "_final" in self.__dict__:
+                self.__dict__["_line"] = line
+        return line
+
     def __getstate__(self):  # to a worker's parent or a pickle: the fields, not the finished dict
         state = dict(self.__dict__)
         state.pop("_final", None)
+        state.pop("_line", None)
         return state
 
     @classmethod

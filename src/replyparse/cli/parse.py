@@ -82,11 +82,11 @@ def _write_records(results, args) -> None:
         n = 0
         for fr in results:
             for rec in fr.records:
-                d = rec.to_dict()
                 if args.format == "json":  # the same bytes as json.dump(list, indent=1), streamed
-                    out.write(("[\n" if n == 0 else ",\n") + textwrap.indent(json.dumps(d, ensure_ascii=False, indent=1), " "))
+                    out.write(("[\n" if n == 0 else ",\n")
+                              + textwrap.indent(json.dumps(rec.to_dict(), ensure_ascii=False, indent=1), " "))
                 else:
-                    out.write(json.dumps(d, ensure_ascii=False) + "\n")
+                    out.write(rec.json_line() + "\n")
                 n += 1
             out.flush()
         if args.format == "json":

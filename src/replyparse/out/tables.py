@@ -486,7 +486,7 @@ class TableWriter:
         # memory does not grow with the number of files
 
     def _write_jsonl(self, fr, file_row_: dict) -> None:
-        recs = "".join(json.dumps(_jsonable(r.to_dict()), ensure_ascii=False) + "\n" for r in fr.records)
+        recs = "".join(_record_line(r) + "\n" for r in fr.records)
         self._jsonl["records"].write(recs)
         self._jsonl["records"].flush()
         self._jsonl["files"].write(json.dumps(file_row_, ensure_ascii=False) + "\n")
@@ -524,6 +524,16 @@ class TableWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _record_line(rec) -> str:
+    """A record's JSON line, made writable when a file name in it holds undecodable bytes."""
+    line = rec.json_line()
+    try:
+        line.encode("utf-8")
+        return line
+    except UnicodeEncodeError:
+        return json.dumps(_jsonable(rec.to_dict()), ensure_ascii=False)
 
 
 def _jsonable(obj):

@@ -18,30 +18,62 @@ CACHE_DIRNAME = ".cache"
 CACHE_FILE = "results.sqlite"
 
 
+FORMAT = "lines"  # what an entry holds (part of the key): each record as its JSON line
+
+
 def encode_result(res: FileResult) -> bytes:
-    """A result as the cache stores it (compressed JSON)."""
-    # the records are finished here (parsed, and ``RunOptions.finish`` done): their dicts are made
+    """A result as the cache stores it (compressed JSON): its files row and each record's JSON line."""
+    # the records are finished here (parsed, and ``RunOptions.finish`` done): their lines are made
     # once, for the cache and for the output the run writes next
-    data = {"row": res.manifest_row(), "records": [r.final_dict() for r in res.records]}
+    for r in res.records:
+        r.final_dict()
+    data = {"row": res.manifest_row(), "lines": [r.json_line() for r in res.records]}
     # surrogateescape: a file name in foreign bytes (GBK from Windows) is kept byte for byte
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape"), 1)
 
 
 class CachedRecord(Record):
-    """A record rebuilt from the cache: ``to_dict`` hands back the stored dict instead of walking
-    the dataclasses again (a re-run is mostly this). Treat it as read-only. Made by
-    ``cached_record``: its amounts, actions and evidence become dataclasses when first read, so a
-    re-run that only writes the stored dicts does not build them."""
+    """A record rebuilt from the cache, from its stored JSON line: ``json_line`` hands the line
+    back and nothing else is decoded, so a re-run that writes records pays for no JSON at all;
+    the first read of a field (a table column, ``to_dict``) decodes the line, and amounts, actions
+    and evidence become dataclasses only when read. Treat it as read-only. Made by ``cached_record``."""
+
+    def json_line(self) -> str:
+        return self.__dict__["_line"]
 
     def to_dict(self):
-        return self._stored
-
-    def __getattr__(self, name):  # called only for what the instance lacks: the lazy fields
         stored = self.__dict__.get("_stored")
-        if stored is None or name not in _LAZY:
-            raise AttributeError(name)
-        value = self.__dict__[name] = _LAZY[name](stored.get(name))
-        return value
+        return stored if stored is not None else self._decode()
+
+    def _decode(self) -> dict:
+        values = self.__dict__
+        d = values["_stored"] = json.loads(values["_line"])
+        for name, default, factory in _EAGER:
+            values[name] = d[name] if name in d else (factory() if factory is not None else default)
+        values["extra"] = {k: v for k, v in d.items() if k not in _KNOWN}  # fields rule files declared
+        return d
+
+    def __getstate__(self):  # pickled (to a Dask client, say): the line, decoded again where needed
+        return {"_line": self.__dict__["_line"]}
+
+
+class _StoredField:
+    """A field of a ``CachedRecord`` read from its stored line on first use. A non-data descriptor:
+    once the value stands in the instance, it is found there and this is not called again."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, rec, owner=None):
+        if rec is None:
+            return self
+        values = rec.__dict__
+        stored = values.get("_stored")
+        if stored is None:
+            stored = rec._decode()
+        if self.name in _LAZY and self.name not in values:
+            values[self.name] = _LAZY[self.name](stored.get(self.name))
+        return values[self.name]
 
 
 _LAZY = {"amounts": lambda v: [Amount(**a) for a in v or []],
@@ -50,19 +82,15 @@ _LAZY = {"amounts": lambda v: [Amount(**a) for a in v or []],
 # each other field of a record with its default (a factory's made anew each time), in order
 _EAGER = tuple((f.name, f.default, None if f.default_factory is MISSING else f.default_factory)
                for f in fields(Record) if f.name not in _LAZY and f.name != "extra")
-
-
 _KNOWN = frozenset(f.name for f in fields(Record)) - {"extra"}
+for _f in fields(Record):
+    setattr(CachedRecord, _f.name, _StoredField(_f.name))
 
 
-def cached_record(d: dict) -> CachedRecord:
-    """The record of a stored dict (as ``Record.from_dict``, its lists of dataclasses left lazy)."""
+def cached_record(line: str) -> CachedRecord:
+    """The record of a stored JSON line, nothing decoded yet."""
     rec = CachedRecord.__new__(CachedRecord)
-    values = rec.__dict__
-    for name, default, factory in _EAGER:
-        values[name] = d[name] if name in d else (factory() if factory is not None else default)
-    values["extra"] = {k: v for k, v in d.items() if k not in _KNOWN}  # fields rule files declared
-    values["_stored"] = d
+    rec.__dict__["_line"] = line
     return rec
 
 
@@ -78,7 +106,7 @@ class ResultCache:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
-        self.suffix = f"{rules_version}:{__version__}"
+        self.suffix = f"{rules_version}:{__version__}:{FORMAT}"
         self._pending: list[tuple[str, bytes]] = []
 
     def key(self, sha256: str, path) -> str:
@@ -125,11 +153,14 @@ def _rebase(data: dict, path) -> FileResult:
     old_src, new_src = display_path(row["path"]), display_path(path)
     row["path"] = str(path)
     res = FileResult(**{k: v for k, v in row.items() if k in FileResult.__dataclass_fields__})
-    for d in data["records"]:
-        src = d.get("source") or ""
-        if src == old_src or src.startswith(old_src + "#"):
-            d["source"] = new_src + src[len(old_src):]
-        res.records.append(cached_record(d))
+    for line in data["lines"]:
+        if old_src != new_src:  # renamed or moved: the records' source follows (rare, so decoded here)
+            d = json.loads(line)
+            src = d.get("source") or ""
+            if src == old_src or src.startswith(old_src + "#"):
+                d["source"] = new_src + src[len(old_src):]
+                line = json.dumps(d, ensure_ascii=False)
+        res.records.append(cached_record(line))
     return res
 
 
