@@ -80,7 +80,7 @@ def test_no_single_letter_is_split(corpus_dir, real_dir):
 def test_an_addressee_inside_a_letter_does_not_split_it():
     from replyparse.pipeline import parse_text
     from replyparse.engine.rules import default_rules
-    from replyparse.extract.segment import split_letters
+    from replyparse.extract.split_letters import split_letters
 
     text = ("关于县十七届人大三次会议第52号建议的答复\n\n李四代表：\n您提出的建议收悉，现答复如下：\n"
             "我局已安排资金。\n同时转达您的意见如下：\n王五代表：\n您反映的路灯问题已转交城管局办理。\n\n某县交通运输局\n2023年6月1日\n")

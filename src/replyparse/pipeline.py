@@ -15,7 +15,8 @@ from .readers.document import Document
 from .readers import read_file
 from .record import NOT_LETTER_WARNING, Record
 from .engine.rules import RuleSet, bounded, default_rules
-from .extract.segment import segment, split_letters, split_lines
+from .extract.segment import segment, split_lines
+from .extract.split_letters import split_letters
 from .run.walk import display_path, iter_paths
 from .status import Reason, Status
 
