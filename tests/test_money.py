@@ -226,3 +226,16 @@ def test_whole_number_lost_to_mojibake_is_only_warned_about():
     spans = find_money("其中道路养护经费36万元、路灯维护费?萬元。", warnings=warnings)
     assert [s.value_yuan for s in spans] == [360000]
     assert warnings == ["amount left out: its number is lost to mojibake: ?萬元 at 18"]
+
+
+def test_a_bug_in_the_money_reader_is_a_warning_not_silence(monkeypatch):
+    """A failure inside the amount reader leaves the letter without amounts and says so."""
+    from replyparse.extract import money
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(money, "_select", broken)
+    warnings: list[str] = []
+    assert money.find_money("已安排资金20万元。", warnings=warnings) == []
+    assert warnings == ["amounts could not be read (internal error: RuntimeError: boom)"]

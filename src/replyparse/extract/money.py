@@ -261,7 +261,9 @@ def find_money(text: str, ruleset: RuleSet | None = None, warnings: list[str] | 
     dropped: list = []
     try:
         chosen = _select(_candidates(text, ruleset, dropped=dropped))
-    except Exception:  # pragma: no cover - defensive: a money parser must not raise on text
+    except Exception as e:  # a bug met on this text: no amounts, but said, never silently
+        if warnings is not None:
+            warnings.append(f"amounts could not be read (internal error: {type(e).__name__}: {e})")
         return []
     if warnings is not None:
         seen = set()
