@@ -267,14 +267,18 @@ class DaskEngine(_Engine):
     def submit(self, idx, path, sha256):
         self.pending.append((idx, path, sha256))
         self.in_flight += 1
-        if len(self.pending) >= self.batch:
-            self._flush()
+        if len(self.pending) >= self.batch:  # a full batch goes at once
+            self._send(self.pending[:self.batch])
+            self.pending = self.pending[self.batch:]
 
     def _flush(self) -> None:
-        """Send what is pending, spread over the cluster's threads, at most BATCH files a task."""
-        if not self.pending:
+        """Send what is pending, spread over the cluster's threads, at most BATCH files a task, when
+        a thread has nothing queued; else keep it until it makes a full batch (a task of a few files
+        costs the scheduler about what a full one does: sending every leftover at each wait shrank
+        the batches to a handful of files at 10k letters, 2.3 times slower than local workers)."""
+        if not self.pending or len(self.futures) >= self.threads:
             return
-        size = max(1, min(self.batch, -(-len(self.pending) // self.threads)))
+        size = max(1, min(self.batch, -(-len(self.pending) // (self.threads - len(self.futures)))))
         for i in range(0, len(self.pending), size):
             self._send(self.pending[i:i + size])
         self.pending = []
