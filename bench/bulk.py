@@ -387,7 +387,8 @@ def dask_vs_workers(paths: list[Path], work: Path, cores: int) -> None:
     from replyparse.run.runner import run
 
     t0 = time.perf_counter()
-    list(run(paths, options=RunOptions(workers=2, quiet=True), stats=RunStats()))
+    counted = RunStats()
+    list(run(paths, options=RunOptions(workers=2, quiet=True), stats=counted))
     local = time.perf_counter() - t0
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
@@ -395,7 +396,7 @@ def dask_vs_workers(paths: list[Path], work: Path, cores: int) -> None:
         t0 = time.perf_counter()
         list(run(paths, options=RunOptions(engine="dask", scheduler=client, quiet=True), stats=RunStats()))
         dask = time.perf_counter() - t0
-    print(f"\n{len(paths)} .txt letters, wall: --workers 2 {local:.1f} s, Dask LocalCluster of 2 workers "
+    print(f"\n{counted.files} .txt letters, wall: --workers 2 {local:.1f} s, Dask LocalCluster of 2 workers "
           f"{dask:.1f} s = {dask / local:.2f}x  {ok(dask <= local * 1.05)} no slower (batches of "
           f"{__import__('replyparse.run.engines').run.engines.DaskEngine.BATCH} files a task)")
 
