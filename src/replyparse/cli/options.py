@@ -35,7 +35,7 @@ def add_run_options(sp, cache_help: str = "result cache folder (default: none)")
     bulk = sp.add_argument_group("bulk runs (README: Bulk runs)")
     add_workers_option(bulk)
     bulk.add_argument("--timeout", type=float, default=None,
-                      help="seconds per file before it becomes an error row (default 120, with --ocr 900; 0: no limit)")
+                      help="seconds per file before it becomes an error row (default 120; parse --ocr: 900; 0: no limit)")
     bulk.add_argument("--force", action="store_true", help="ignore cached results and parse every file again")
     bulk.add_argument("--cache", help=cache_help)
     bulk.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
