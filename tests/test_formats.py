@@ -190,6 +190,26 @@ def test_docx_numbering_headers_and_text_boxes(tmp_path):
     assert render.RUNNING_HEADER not in doc.text and doc.page_meta.get("页眉") == render.RUNNING_HEADER
 
 
+def test_a_macro_enabled_docm_is_read_like_a_docx(tmp_path):
+    """A .docm is the same WordprocessingML with a macro-enabled content type; its macros are never
+    read. The same letter gives the same record either way."""
+    text = "关于第1号建议的答复\n张三代表：\n您提出的《关于修缮老街排水沟的建议》收悉，现答复如下：已安排资金5万元。\n某镇建设办\n2021年6月1日\n"
+    docx = render.to_docx(text, tmp_path / "a.docx")
+    docm = tmp_path / "a.docm"
+    with zipfile.ZipFile(docx) as src, zipfile.ZipFile(docm, "w") as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                                    b"application/vnd.ms-word.document.macroEnabled.main+xml")
+                assert b"macroEnabled" in data
+            out.writestr(info, data)
+        out.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0 not run")
+    a, b = parse_file(docx)[0].to_dict(), parse_file(docm)[0].to_dict()
+    assert b["status"] == "ok" and b["format"] == "docx"
+    assert {k: v for k, v in a.items() if k != "source"} == {k: v for k, v in b.items() if k != "source"}
+
+
 def test_docx_parts_are_found_through_the_relationships(tmp_path):
     """The main document, its numbering and its header wherever the package puts them: the
     reader follows _rels/.rels and the main part's relationships, and a word/document.xml that

@@ -6,7 +6,7 @@ python-docx's ``Document()`` inflated and parsed every part of the package (imag
 fonts, core properties) and wrapped each element in a proxy class before a line was read; this
 reads only the parts the letter's text needs. Failures that ``Document()`` turned into error rows
 give the same rows: no main-document relationship, a main part missing from the zip or without a
-content type, a main part that is not a Word document (a spreadsheet, a macro-enabled .docm), a
+content type, a main part that is not a Word document (a spreadsheet), a
 numbering, styles, header or footer part that a relationship names but the zip lacks, malformed
 XML in the parts read. What ``Document()`` refused and this reads: damage in parts the text never
 uses (a relationship to an image the zip lacks, a malformed settings.xml, a CRC error inside an
@@ -33,12 +33,14 @@ RT_FOOTER = R_NS + "/footer"
 EXTERNAL = "target_part property on _Relationship is undefined when target mode is External"
 _WML = "application/vnd.openxmlformats-officedocument.wordprocessingml."
 CT_DOCUMENT = _WML + "document.main+xml"
+# a macro-enabled document (.docm): the same WordprocessingML; its macros (vbaProject.bin) are never read
+CT_DOCUMENT_MACROS = "application/vnd.ms-word.document.macroEnabled.main+xml"
 CT_NUMBERING = _WML + "numbering+xml"
 CT_STYLES = _WML + "styles+xml"
 CT_HEADER = _WML + "header+xml"
 CT_FOOTER = _WML + "footer+xml"
 # the content types python-docx parsed as XML: a relationship to any other part gave no element
-XML_PARTS = {CT_DOCUMENT, CT_NUMBERING, CT_STYLES, CT_HEADER, CT_FOOTER, _WML + "settings+xml",
+XML_PARTS = {CT_DOCUMENT, CT_DOCUMENT_MACROS, CT_NUMBERING, CT_STYLES, CT_HEADER, CT_FOOTER, _WML + "settings+xml",
               _WML + "comments+xml", "application/vnd.openxmlformats-package.core-properties+xml"}
 
 _local = threading.local()
@@ -149,7 +151,7 @@ def open_main(path: Path, pkg: Package):
     rels = pkg.rels(main.target)
     parts: dict[str, tuple] = {}
     load_parts(pkg, rels, parts)
-    if ct != CT_DOCUMENT:
+    if ct not in (CT_DOCUMENT, CT_DOCUMENT_MACROS):
         raise ValueError(f"file '{path}' is not a Word file, content type is '{ct}'")
     return parse_xml(blob), rels, parts
 
