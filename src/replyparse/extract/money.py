@@ -15,7 +15,6 @@ The patterns live in ``rules/money.yaml``; this module only applies them:
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
@@ -351,18 +350,3 @@ def amounts_json(text: str, ruleset: RuleSet | None = None) -> str:
         d = asdict(s)
         items.append({k: d[k] for k in ("text", "value_yuan", "value_max_yuan", "approx", "start", "end", "rule")})
     return json.dumps(items, ensure_ascii=False)
-
-
-def amounts_command(args) -> int:
-    """``replyparse amounts TEXT|-``: print the amounts of TEXT (or of stdin) as JSON."""
-    text = getattr(args, "text", None)
-    if text is None or text == "-":
-        text = sys.stdin.read()
-    ruleset = None
-    rules_dirs = getattr(args, "rules", None)
-    if rules_dirs:
-        from ..engine.rules import load_rules
-
-        ruleset = load_rules(rules_dirs)
-    print(amounts_json(text, ruleset))
-    return 0
