@@ -101,32 +101,16 @@ def doc_id(source: str) -> str:
 
 def iter_units(paths: Iterable[str | Path], rules=None, options=None) -> Iterator[Unit]:
     """Units with records (not yet tokenised) from files, folders and JSONL record files, in the
-    order given; files are parsed by the one executor (``run.runner.run`` with ``options``, a
+    order given; files are parsed by the one executor (``run.runner.run_mixed`` with ``options``, a
     ``RunOptions``) with ``rules`` (default: the built-in rule set), consecutive ones in one run."""
-    from ..run.options import RunOptions
-    from ..run.runner import run
+    from ..run.runner import run_mixed
 
-    files: list[str] = []
+    def unit(res) -> list[Unit]:
+        return [Unit(path=str(res.path), sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
+                     records=[r.to_dict() for r in res.records])]
 
-    def parse_pending() -> Iterator[Unit]:
-        if not files:
-            return
-        results = run(list(files), rules, options or RunOptions(quiet=True))
-        files.clear()
-        try:
-            for res in results:
-                yield Unit(path=str(res.path), sha256=res.sha256, origin="fs", status=res.status, reason=res.reason,
-                           records=[r.to_dict() for r in res.records])
-        finally:
-            results.close()
-
-    for arg in paths:
-        if is_jsonl(arg) and os.path.isfile(arg):
-            yield from parse_pending()
-            yield from read_jsonl_units(arg)
-        else:
-            files.append(str(arg))
-    yield from parse_pending()
+    return run_mixed(paths, lambda arg: is_jsonl(arg) and os.path.isfile(arg), read_jsonl_units, unit, rules,
+                     options)
 
 
 def write_es_bulk(paths: Iterable[str | Path], out: IO[str], index: str = "replyparse",

@@ -83,37 +83,20 @@ def is_out_folder(p: Path) -> bool:
 
 def collect_records(paths: Iterable[str | Path], rules=None, options=None) -> list[dict]:
     """Records (as dicts) from letters, records JSONL files and parse ``--out`` folders, in the
-    order given; letters are parsed by the one executor (``run.runner.run`` with ``options``, a
-    ``RunOptions``), consecutive ones in one run."""
-    out: list[dict] = []
-    letters: list[str] = []  # consecutive letter paths, parsed in one run
+    order given; letters are parsed by the one executor (``run.runner.run_mixed`` with ``options``,
+    a ``RunOptions``), consecutive ones in one run."""
+    from ..run.runner import run_mixed
 
-    def parse_pending() -> None:
-        if not letters:
-            return
-        from ..run.options import RunOptions
-        from ..run.runner import run
-
-        results = run(list(letters), rules, options or RunOptions(quiet=True))
-        try:
-            for fr in results:  # in input order, whatever the number of workers
-                out.extend(r.to_dict() for r in fr.records)
-        finally:
-            results.close()
-        letters.clear()
-
-    for arg in paths:
+    def is_records(arg: str) -> bool:
         p = Path(arg)
-        if is_out_folder(p):
-            parse_pending()
-            out.extend(_records_of_folder(p))
-        elif p.is_file() and p.suffix.lower() in (".jsonl", ".ndjson"):
-            parse_pending()
-            out.extend(_read_jsonl(p))
-        else:
-            letters.append(str(arg))
-    parse_pending()
-    return out
+        return is_out_folder(p) or p.is_file() and p.suffix.lower() in (".jsonl", ".ndjson")
+
+    def read_records(arg: str) -> list[dict]:
+        p = Path(arg)
+        return _records_of_folder(p) if is_out_folder(p) else _read_jsonl(p)
+
+    return list(run_mixed(paths, is_records, read_records, lambda fr: (r.to_dict() for r in fr.records),
+                          rules, options))
 
 
 # ---------------------------------------------------------------- gold

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .batch import FileResult, file_sha256, unread_result
 from .walk import iter_inputs
@@ -107,3 +107,31 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
         if cache is not None:
             cache.close()
         progress.close(stats)
+
+
+def run_mixed(paths: Iterable[str | Path], is_records: Callable[[str], bool], read_records: Callable[[str], Iterable],
+              from_result: Callable[[FileResult], Iterable], rules: RuleSet | None = None,
+              options: RunOptions | None = None) -> Iterator[Any]:
+    """Items from a mix of inputs, in the order given: a path ``is_records`` claims (a records
+    JSONL, a parse ``--out`` folder) gives what ``read_records`` reads from it; every other path is
+    parsed by ``run`` (consecutive ones in one run) and each file gives ``from_result(result)``."""
+    pending: list[str] = []
+
+    def parse_pending() -> Iterator[Any]:
+        if not pending:
+            return
+        results = run(list(pending), rules, options or RunOptions(quiet=True))
+        pending.clear()
+        try:
+            for res in results:  # in input order, whatever the number of workers
+                yield from from_result(res)
+        finally:
+            results.close()
+
+    for arg in paths:
+        if is_records(str(arg)):
+            yield from parse_pending()
+            yield from read_records(str(arg))
+        else:
+            pending.append(str(arg))
+    yield from parse_pending()
