@@ -18,17 +18,27 @@ GOALS = {"header_micro_f1": 0.97, "field_f1": 0.90, "amount_value_f1": 0.99, "am
 FLOORS = {
     "real": {"header_micro_f1": 0.985, "amount_value_f1": 1.0, "amount_value_role_f1": 0.99,
              "actions_micro_f1": 0.905, "is_reply_letter_accuracy": 0.99},
-    "real-2": {"header_micro_f1": 0.985, "amount_value_f1": 1.0, "amount_value_role_f1": 0.96,
+    "real-2": {"header_micro_f1": 0.985, "amount_value_f1": 1.0, "amount_value_role_f1": 0.98,
                "actions_micro_f1": 0.90, "is_reply_letter_accuracy": 0.99},
 }
 
 
-@pytest.fixture(scope="module", params=["real", "real-2"])
-def scores(request):
-    folder = SHARED / "corpus" / request.param
+GAP = 0.03  # the most the two batches may differ on each measure (issue 13)
+_SCORES: dict = {}
+
+
+def _scored(name: str) -> dict:
+    folder = SHARED / "corpus" / name
     if not folder.is_dir():
         pytest.skip(f"{folder} is not beside this checkout")
-    return request.param, evaluate(folder, "clean").as_dict()
+    if name not in _SCORES:
+        _SCORES[name] = evaluate(folder, "clean").as_dict()
+    return _SCORES[name]
+
+
+@pytest.fixture(scope="module", params=["real", "real-2"])
+def scores(request):
+    return request.param, _scored(request.param)
 
 
 def test_goals_for_unseen_letters_hold_on_each_batch(scores):
@@ -46,3 +56,10 @@ def test_floors_reached_today(scores):
     name, r = scores
     below = {k: round(r[k], 3) for k, floor in FLOORS[name].items() if r[k] < floor}
     assert not below, (name, below)
+
+
+def test_the_two_batches_score_alike():
+    """Rules that generalise score the batch they were written from and the other one alike."""
+    a, b = _scored("real"), _scored("real-2")
+    apart = {k: round(abs(a[k] - b[k]), 3) for k in GOALS if k != "field_f1" and abs(a[k] - b[k]) > GAP}
+    assert not apart, apart

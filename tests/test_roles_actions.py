@@ -78,7 +78,7 @@ def test_rule_files_have_positive_and_negative_examples():
 def test_every_role_and_action_rule_has_a_stable_id():
     for r in RULES.rules("roles"):
         assert r.id.startswith("roles."), r.id
-        assert r.field in ("zone", "funder", "purpose") or r.get("role") or r.get("kind") == "inherit", r.id
+        assert r.field in ("zone", "funder", "purpose", "unit") or r.get("role") or r.get("kind") == "inherit", r.id
     for r in RULES.rules("actions"):
         assert r.id.startswith("actions.") and r.get("category") in CATEGORIES, r.id
 

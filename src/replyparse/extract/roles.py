@@ -12,8 +12,9 @@ each span, what the money is. All wording lives in ``rules/roles.yaml``:
   amount, its ``after`` pattern in the text after it, its ``context`` anywhere in the scope,
   and neither ``not_before`` nor ``not_after``; ``zone: proposal`` / ``zone:
   reply`` restrict it to amounts inside / outside a proposal zone; ``unit: true`` to unit
-  standards (每个社区25万元, 100万元/村). ``kind: inherit`` takes the role of the amount before
-  it in the same sentence; ``kind: same_sum`` matches an amount equal to an earlier one of the
+  standards (每个社区25万元, 100万元/村), which the ``field: unit`` rules mark. ``kind: inherit``
+  takes the role of the amount before it in the same sentence (``from: next``: of the amount
+  after it, once that one is decided); ``kind: same_sum`` matches an amount equal to an earlier one of the
   rule's role (an ask restated); ``kind: default`` always matches. The highest ``priority`` wins,
   file order within a priority.
 """
@@ -69,15 +70,13 @@ def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, 
     return a, (m.start() if m else hi)
 
 
-# 每人, 每个村, 人均 … mark a unit standard; 每年 / 每月 alone mark a yearly or monthly sum, not a unit
-_UNIT_BEFORE = regex.compile(r"(?:每(?![年月季天日周期次])|平均每|人均|户均|村均|亩均|单个|单项)[^，,。；;]{0,8}$")
-_UNIT_AFTER = regex.compile(r"^\s*(?:/|／|每)\s*\p{Han}{1,3}|^\s*一\s*(?:公里|千米|个|所|户|人|村|亩|平方米|处)")
-
-
-def _is_unit(text: str, s) -> bool:
+def _is_unit(text: str, s, ruleset: RuleSet) -> bool:
+    """Whether a ``field: unit`` rule marks the amount as a rate (每人…, …/村), looking at the
+    few characters around it."""
     before = text[max(0, s.start - 12):s.start]
     after = text[s.end:s.end + 6]
-    return bool(_UNIT_BEFORE.search(before) or _UNIT_AFTER.search(after))
+    return any(search(r.pattern, after if where == "after" else before) is not None
+               for r, where in _pickers(ruleset, "unit"))
 
 
 def proposal_zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
@@ -112,6 +111,7 @@ class _RoleRule:
     window: int | None
     zone: str | None
     unit: Any
+    from_next: bool  # kind inherit, ``from: next``: decided after the amount that follows
     letter: tuple  # (field, pattern) pairs
     pattern: Any
     before: Any
@@ -125,7 +125,8 @@ class _RoleRule:
 def _role_step(r) -> _RoleRule:
     scope = r.get("scope", "clause")
     return _RoleRule(r, r.id, r.priority, r.get("kind"), r.get("role"), scope in ("line", "paragraph"), scope,
-                     r.get("window"), r.get("zone"), r.get("unit"), tuple((r.get("letter") or {}).items()),
+                     r.get("window"), r.get("zone"), r.get("unit"), r.get("from") == "next",
+                     tuple((r.get("letter") or {}).items()),
                      r.pattern, r.get("before"), r.get("after"), r.get("context"), r.get("not_before"),
                      r.get("not_after"), bool(r.get("warn", False)))
 
@@ -187,7 +188,7 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
             break
         kind = r.kind
         if kind == "inherit":
-            if top is not None or prev is None or prev_ctx is None or not _same_run(r, ctx, prev_ctx):
+            if r.from_next or top is not None or prev is None or prev_ctx is None or not _same_run(r, ctx, prev_ctx):
                 continue
             if _rule_matches(r, text, ctx, s):
                 return prev.role, r.id, False
@@ -207,6 +208,25 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
     if top is None:
         return "other", None, True
     return top.role, top.id, top.warn
+
+
+def _inherit_from_next(rules, text, spans, amounts: list[Amount], ctxs: list[_Ctx], unsure_at: list[bool]) -> None:
+    """``kind: inherit`` rules with ``from: next``: an amount takes the role of the whole after it
+    in the rule's scope when the rule outranks what decided it. Right to left, so that a rate
+    before a rate before a whole follows the whole."""
+    late = [r for r in rules if r.kind == "inherit" and r.from_next]
+    if not late:
+        return
+    priority = {r.id: r.priority for r in rules}
+    for i in range(len(amounts) - 2, -1, -1):
+        a, nxt, ctx = amounts[i], amounts[i + 1], ctxs[i]
+        for r in late:
+            scope = ctx.line if r.by_line else ctx.sent if r.scope == "sentence" else ctx.clause
+            if priority.get(a.rule, -(1 << 30)) > r.priority or scope[1] < nxt.end:
+                continue
+            if _rule_matches(r, text, ctx, spans[i]):
+                a.role, a.rule, unsure_at[i] = nxt.role, r.id, unsure_at[i + 1]
+                break
 
 
 # --------------------------------------------------------------------------- purpose / funder
@@ -334,22 +354,25 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
     rules = _role_rules(ruleset)
     amounts: list[Amount] = []
     ctxs: list[_Ctx] = []
+    unsure_at: list[bool] = []
     for s in spans:
         ctx = _Ctx(sent=_bounds(text, s.start, s.end, _SENT_END),
                    clause=_bounds(text, s.start, s.end, _CLAUSE_END),
                    line=_bounds(text, s.start, s.end, _LINE_END, limit=200),
                    in_zone=any(a <= s.start and s.end <= b for a, b, _ in zones),
-                   unit=_is_unit(text, s), fields=fields or {})
+                   unit=_is_unit(text, s, ruleset), fields=fields or {})
         prev = amounts[-1] if amounts else None
         role, rid, unsure = _decide(rules, text, ctx, s, prev, ctxs[-1] if ctxs else None, amounts)
+        amounts.append(Amount(text=s.text, value_yuan=s.value_yuan, value_max_yuan=s.value_max_yuan,
+                              approx=bool(s.approx), role=role, start=s.start, end=s.end, rule=rid))
+        ctxs.append(ctx)
+        unsure_at.append(unsure)
+    _inherit_from_next(rules, text, spans, amounts, ctxs, unsure_at)
+    for s, amt, ctx, unsure in zip(spans, amounts, ctxs, unsure_at):
         if unsure and warnings is not None:
             warnings.append(f"role unsure: {s.text} at {s.start}")
-        amt = Amount(text=s.text, value_yuan=s.value_yuan, value_max_yuan=s.value_max_yuan,
-                     approx=bool(s.approx), role=role, start=s.start, end=s.end, rule=rid)
-        if role != "other":
+        if amt.role != "other":
             amt.funder = _pick(ruleset, "funder", text, ctx, s)
         amt.purpose = _pick(ruleset, "purpose", text, ctx, s)
-        amounts.append(amt)
-        ctxs.append(ctx)
     _set_parts(amounts, ctxs, text)
     return amounts
