@@ -37,3 +37,23 @@ def test_a_letter_with_unicode_line_separators_parses_like_the_original(tmp_path
     p.write_text(src.read_text("utf-8").replace("\n", "\u2028"), encoding="utf-8")
     a, b = parse_file(src)[0], parse_file(p)[0]
     assert (a.title, a.issuer, a.proposers, a.date) == (b.title, b.issuer, b.proposers, b.date)
+
+
+def test_pinyin_in_fullwidth_brackets_is_removed_too():
+    assert normalise("對（duì）貓街河進（jìn）行了治理") == "对猫街河进行了治理"
+
+
+def test_one_space_between_han_and_a_number_goes_but_a_phone_keeps_its_own():
+    assert normalise("下达资金 200 多万元，2017 年完成") == "下达资金200多万元，2017年完成"
+    # a phone number (7+ digits, or an area code and a dash) stays apart from the unit before it
+    assert normalise("联系单位及电话:某区城市管理局 68118611") == "联系单位及电话:某区城市管理局 68118611"
+    assert normalise("联系人:张三 0871-5550123") == "联系人:张三 0871-5550123"
+    # alignment (two spaces, the ideographic space) is left alone
+    assert normalise("金额  50 万元") == "金额  50万元"
+
+
+def test_a_traditional_reply_letter_is_a_fuhan():
+    # OpenCC's t2s keeps 覆, a Simplified character too; a Traditional 覆函 is a 复函
+    assert normalise("關於縣人大代表建議辦理結果的覆函\n經研究，現將辦理情況答覆如下") == \
+        "关于县人大代表建议办理结果的复函\n经研究，现将办理情况答复如下"
+    assert normalise("覆函") == "覆函"  # a Simplified text is left as written

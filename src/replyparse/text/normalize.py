@@ -21,8 +21,8 @@ _FW.update({0x3000: 0x20, 0x00A0: 0x20, 0x200B: None, 0x200C: None, 0x200D: None
 _FW_DOT = regex.compile(r"(?<=\d)．(?=\d)")
 _FW_PERCENT = regex.compile(r"(?<=\d)％")
 
-# Web mirrors insert the pinyin of a character after it: 答復(fù), 會(huì ).
-_PINYIN_JUNK = regex.compile(r"(?<=\p{Han}|\p{Han}\s)\((?=[a-zü ]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ ]{1,8}\)")
+# Web mirrors insert the pinyin of a character after it: 答復(fù), 會(huì ), 對（duì）.
+_PINYIN_JUNK = regex.compile(r"(?<=\p{Han}|\p{Han}\s)[(（](?=[a-zü ]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ ]{1,8}[)）]")
 
 # Page furniture: page numbers on their own line, embedded-object names.
 _FURNITURE_LINE = regex.compile(
@@ -32,6 +32,12 @@ _FURNITURE_LINE = regex.compile(
     r"|[\w\-]{1,40}\.(?:wmf|emf|png|jpe?g|gif|bmp|tiff?))[ \t]*(?:\n|$)",
     regex.MULTILINE | regex.IGNORECASE)
 _TRAILING_WS = regex.compile(r"[ \t]+$", regex.MULTILINE)
+# One plain space between a Han character and a number, as web pages' auto-spacing (and Word's
+# CJK-Latin gap in PDFs) put it: 资金 200 多万元, 2017 年. Alignment (two or more spaces, the
+# ideographic space) is left alone, and so is the space that sets off a phone number (a run of 7 or
+# more digits, or an area code and a dash): 城市管理局 68118611 keeps the unit and the number apart.
+_HAN_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”])[ ](?=\d)(?!\d{7}|\d{3,4}-\d)"
+                                 r"|(?<=\d)(?<!\d{7})[ ](?=[\p{Han}，。、；：（）《》“”])")
 _BLANK_RUNS = regex.compile(r"\n{3,}")
 
 
@@ -68,8 +74,18 @@ def to_simplified(text: str) -> tuple[str, bool]:
         changed = sum(a != b for a, b in zip(text, converted))
     han = len(regex.findall(r"\p{Han}", text)) or 1
     if changed >= 3 and changed / han > 0.01:
-        return converted, True
+        return _after_t2s(converted), True
     return text, False
+
+
+# Words OpenCC's t2s leaves Traditional because their character is also Simplified: a Traditional
+# reply is a 覆函 (Simplified 复函), which no title or doc-number rule would read as a reply.
+_T2S_WORDS = regex.compile("覆函")
+_T2S_WORD = {"覆函": "复函"}
+
+
+def _after_t2s(text: str) -> str:
+    return _T2S_WORDS.sub(lambda m: _T2S_WORD[m[0]], text)
 
 
 def normalise(raw: str) -> str:
@@ -78,6 +94,8 @@ def normalise(raw: str) -> str:
     (``to_simplified``); pinyin junk and page-furniture lines dropped; trailing spaces and runs of
     blank lines collapsed. Offsets in a record are offsets into this text."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if " " in text:
+        text = _HAN_DIGIT_SPACE.sub("", text)
     text = text.translate(_FW)
     text = _FW_DOT.sub(".", text)
     text = _FW_PERCENT.sub("%", text)

@@ -1,0 +1,77 @@
+"""Letters written or copied differently must give the same records: the real letters of both
+batches, read in place from ../shared, rewritten the ways web mirrors, Word exports and Traditional
+editions rewrite them, score as the originals do (README: Measured, *Same letter, other form*).
+
+Each transformation keeps the letter's content: gold values stay right for the rewritten text.
+Scores may move by at most ``SLACK`` (a name OpenCC converts wrongly, 乾 → 干, is the known loss).
+"""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from replyparse.evaluate import evaluate
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+BATCHES = ("real", "real-2")
+MEASURES = ("header_micro_f1", "amount_value_f1", "amount_value_role_f1", "actions_micro_f1",
+            "is_reply_letter_accuracy")
+SLACK = 0.005
+_HAN_NUM = re.compile(r"(?<=[\u4e00-\u9fff])(?=\d)|(?<=\d)(?=[\u4e00-\u9fff])")
+
+
+def _traditional(text: str) -> str:
+    import opencc
+
+    return opencc.OpenCC("s2t").convert(text)
+
+
+TRANSFORMS = {
+    # a Traditional edition (HK, Taiwan, a converted mirror): 答覆, 覆函, 經費
+    "traditional": _traditional,
+    # auto-spacing web pages: 资金 200 多万元, 2017 年
+    "spaced_numbers": lambda t: _HAN_NUM.sub(" ", t),
+    # full-width digits from an input method
+    "fullwidth_digits": lambda t: t.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)}),
+    # punctuation in the other width, both ways: mirrors turn a letter's ，：（） into ,:() and back
+    "swapped_punctuation": lambda t: t.translate(str.maketrans("，：；（）！？,:;()!?", ",:;()!?，：；（）！？")),
+    # Windows line ends and ideographic-space indents (Word's plain-text export)
+    "crlf_indented": lambda t: "\r\n".join("\u3000\u3000" + ln if ln.strip() else ln for ln in t.split("\n")),
+    # a blank line after every line (a mirror's <p> per line)
+    "double_spaced": lambda t: "\n\n".join(t.split("\n")),
+}
+
+
+def _scores(folder: Path) -> dict:
+    r = evaluate(folder, "clean").as_dict()
+    return {k: r[k] for k in MEASURES}
+
+
+@pytest.fixture(scope="module")
+def originals():
+    if not all((SHARED / b).is_dir() for b in BATCHES):
+        pytest.skip(f"{SHARED} is not beside this checkout")
+    return {b: _scores(SHARED / b) for b in BATCHES}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_the_same_letters_in_another_form_score_the_same(name, originals, tmp_path):
+    change = TRANSFORMS[name]
+    for batch in BATCHES:
+        out = tmp_path / batch
+        out.mkdir()
+        changed = 0
+        for src in (SHARED / batch).glob("*.txt"):
+            text = src.read_text("utf-8", errors="surrogateescape")
+            new = change(text)
+            changed += new != text
+            (out / src.name).write_text(new, "utf-8", errors="surrogateescape")
+            gold = src.with_suffix(".gold.json")
+            if gold.exists():
+                shutil.copy(gold, out / gold.name)
+        assert changed >= 100, (name, batch, changed)  # the transformation did rewrite the letters
+        got = _scores(out)
+        moved = {k: (round(originals[batch][k], 3), round(got[k], 3)) for k in MEASURES
+                 if abs(got[k] - originals[batch][k]) > SLACK}
+        assert not moved, (name, batch, moved)
