@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from replyparse.evaluate import evaluate
+from replyparse.readers.wrapped import display_width
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BATCHES = ("real", "real-2")
@@ -27,6 +28,21 @@ def _traditional(text: str) -> str:
     return opencc.OpenCC("s2t").convert(text)
 
 
+def _hard_wrapped(text: str, width: int = 36, measure=len) -> str:
+    """Every line longer than ``width`` cut into lines of at most ``width`` (by ``measure``), as a
+    fixed-width export does, in mid-sentence and mid-number."""
+    out = []
+    for line in text.split("\n"):
+        cur = ""
+        for ch in line:
+            if measure(cur + ch) > width:
+                out.append(cur)
+                cur = ""
+            cur += ch
+        out.append(cur)
+    return "\n".join(out)
+
+
 TRANSFORMS = {
     # a Traditional edition (HK, Taiwan, a converted mirror): 答覆, 覆函, 經費
     "traditional": _traditional,
@@ -38,6 +54,9 @@ TRANSFORMS = {
     "swapped_punctuation": lambda t: t.translate(str.maketrans("，：；（）！？,:;()!?", ",:;()!?，：；（）！？")),
     # Windows line ends and ideographic-space indents (Word's plain-text export)
     "crlf_indented": lambda t: "\r\n".join("\u3000\u3000" + ln if ln.strip() else ln for ln in t.split("\n")),
+    # a fixed-width export: cut at 36 characters, or at 72 terminal columns (a Chinese character is two)
+    "hard_wrapped": _hard_wrapped,
+    "hard_wrapped_columns": lambda t: _hard_wrapped(t, 72, display_width),
     # a blank line after every line (a mirror's <p> per line)
     "double_spaced": lambda t: "\n\n".join(t.split("\n")),
 }

@@ -273,14 +273,8 @@ class _Layout:
         """Whether ``nxt`` continues the paragraph of ``cur`` (the line above it)."""
         if not cur.size or not nxt.size or not (self.full(cur) or self.pushed(cur, nxt)):
             return False
-        t = nxt.text
         cues = self.cues
-        if cues.has("paragraph_start", t):
-            return False
-        # an addressee line; one listing names (张三、李四代表：) may also be a wrapped list, so
-        # only after a title
-        if cues.has("salutation_line", t) and not cues.has("mid_sentence", cur.text) \
-                and ("、" not in t or cues.has("title_end", cur.text)):
+        if starts_paragraph(cur.text, nxt.text, cues):
             return False
         if abs(cur.size - nxt.size) > 0.5:
             return False  # a title and the text below it
@@ -293,6 +287,16 @@ class _Layout:
         if self.uses_indent:
             return True
         return not cues.has("sentence_end", cur.text)
+
+
+def starts_paragraph(cur: str, nxt: str, cues: Cues) -> bool:
+    """Whether the line ``nxt`` starts a paragraph after the full line ``cur``, by the layout cues
+    alone: a numbered point, a label, a date; an addressee line, except where it ends a list of
+    names that ran over the line (张三、李四、王\n五代表：) and no title stands before it."""
+    if cues.has("paragraph_start", nxt):
+        return True
+    listing = ("、" in nxt or "、" in cur) and not cues.has("title_end", cur)
+    return cues.has("salutation_line", nxt) and not cues.has("mid_sentence", cur) and not listing
 
 
 def _measure(pages: list[list[PdfLine]], all_lines: list[PdfLine], cues: Cues) -> _Layout:
@@ -325,7 +329,8 @@ def _uses_indent(pages: list[list[PdfLine]], all_lines: list[PdfLine], layout: _
     return indented >= 2 or indented_starts > len(starts) - indented_starts
 
 
-def _glue(a: str, b: str) -> str:
+def glue(a: str, b: str) -> str:
+    """A wrapped line joined to the one before: no space between Chinese, one between two words."""
     return a + (" " if regex.search(r"[A-Za-z]$", a) and regex.match(r"[A-Za-z]", b) else "") + b
 
 
@@ -357,7 +362,7 @@ def join_pdf_lines(pages: list[list[PdfLine]], cues: Cues) -> list[list[str]]:
                 continue
             if prev is not None and layout.continues(prev, ln) and (not same or gap < 1.8 * pitch):
                 # a wrapped line: glue it to its paragraph, kept on the page where that began
-                out[last_page][-1] = _glue(out[last_page][-1], ln.text)
+                out[last_page][-1] = glue(out[last_page][-1], ln.text)
             else:
                 if same and ln.size and prev.size and gap > 1.8 * pitch:
                     out[pi].append("")

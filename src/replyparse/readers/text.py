@@ -79,6 +79,14 @@ def read_bounded(path: Path, doc: Document, limit: int = MAX_TEXT_BYTES) -> byte
     return data
 
 
+def _paragraphs(text: str, rules):
+    from ..engine.rules import default_rules
+    from .pdf import layout_cues
+    from .wrapped import unwrap
+
+    return unwrap(text, layout_cues(rules or default_rules()))
+
+
 def read_text_file(path: Path, rules=None) -> Document:
     doc = Document(path=str(path), format="txt")
     data = read_bounded(path, doc)
@@ -89,7 +97,11 @@ def read_text_file(path: Path, rules=None) -> Document:
     except UnicodeDecodeError as e:
         doc.fail(Reason.UNDECODABLE, f"undecodable text: {e.reason}")
         return doc
-    doc.pages, doc.encoding = [text], enc
+    text = _paragraphs(text, rules)
+    doc.pages, doc.encoding = [text[0]], enc
+    if text[1] is not None:
+        doc.warnings.append(f"lines rejoined into paragraphs: the text was hard-wrapped at {text[1].width} "
+                            f"{'columns' if text[1].measure is not len else 'characters'}")
     if enc == MIXED_ENCODING:
         doc.warnings.append("mixed encodings: most lines are UTF-8, some GBK/GB18030; each line was "
                             "read in the codec that decodes it")
