@@ -57,6 +57,10 @@ TRANSFORMS = {
     # a fixed-width export: cut at 36 characters, or at 72 terminal columns (a Chinese character is two)
     "hard_wrapped": _hard_wrapped,
     "hard_wrapped_columns": lambda t: _hard_wrapped(t, 72, display_width),
+    # copied from a page's source: entities and line-break tags, or numeric references for punctuation
+    "html_entities": lambda t: "<br/>\n".join(t.replace("“", "&ldquo;").replace("”", "&rdquo;")
+                                               .replace("—", "&mdash;").split("\n")).replace("  ", "&nbsp;&nbsp;"),
+    "numeric_references": lambda t: "".join(f"&#{ord(c)};" if c in "，。：；（）、《》“”" else c for c in t),
     # a blank line after every line (a mirror's <p> per line)
     "double_spaced": lambda t: "\n\n".join(t.split("\n")),
 }

@@ -57,3 +57,24 @@ def test_a_hard_wrapped_letter_gives_the_record_of_the_original(tmp_path, width)
         assert getattr(a, field) == getattr(b, field), field
     assert [(x.value_yuan, x.role) for x in a.amounts] == [(x.value_yuan, x.role) for x in b.amounts]
     assert [x.category for x in a.actions] == [x.category for x in b.actions]
+
+
+def test_an_html_fragment_in_a_txt_is_decoded_and_plain_text_is_not():
+    from replyparse.readers.text import html_fragment_text
+
+    assert html_fragment_text("关于&ldquo;加快建设&rdquo;的建议<br/>\n张三代表：<br>\n您好") == \
+        "关于“加快建设”的建议\n张三代表：\n您好"
+    # an ampersand in a name, a comparison: plain text, left alone
+    assert html_fragment_text("A&B公司投资<100万元，R&D经费") is None
+
+
+def test_a_txt_holding_an_html_fragment_parses_like_the_plain_letter(tmp_path):
+    src = REPO / "corpus" / "ry-jianyi-2013-071.txt"
+    text = src.read_text("utf-8")
+    frag = tmp_path / "fragment.txt"
+    frag.write_text("<br />\n".join("".join(f"&#{ord(c)};" if c in "，。“”" else c for c in line)
+                                    for line in text.split("\n")), "utf-8")
+    a, b = parse_file(src)[0], parse_file(frag)[0]
+    assert any("HTML markup" in w for w in b.warnings)
+    assert (a.title, a.doc_number, a.proposers, a.date) == (b.title, b.doc_number, b.proposers, b.date)
+    assert [(x.value_yuan, x.role) for x in a.amounts] == [(x.value_yuan, x.role) for x in b.amounts]

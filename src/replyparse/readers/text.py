@@ -1,8 +1,11 @@
-"""Plain text files: the codec found (UTF-8, GB18030, UTF-16/32, a mix of UTF-8 and GBK lines)."""
+"""Plain text files: the codec found (UTF-8, GB18030, UTF-16/32, a mix of UTF-8 and GBK lines), an
+HTML fragment's markup decoded, a hard-wrapped text's paragraphs rebuilt."""
 from __future__ import annotations
 
 import codecs
 from pathlib import Path
+
+import regex
 
 from .document import Document, MAX_TEXT_BYTES
 from ..status import Reason
@@ -79,6 +82,30 @@ def read_bounded(path: Path, doc: Document, limit: int = MAX_TEXT_BYTES) -> byte
     return data
 
 
+# A letter copied from a page's source or a CMS editor: entities (&ldquo; &nbsp; &#65292;) and
+# tags (<br/>, <p>) in plain text. Three or more of them make the text an HTML fragment.
+_HTML_BITS = regex.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});|<(?:br|p|/p|div|/div|span|/span)\b[^<>]{0,200}>",
+                           regex.IGNORECASE)
+_BLOCK_TAG = regex.compile(r"[ \t]*<(?:br|p|/p|div|/div)\b[^<>]{0,200}>[ \t]*\n?", regex.IGNORECASE)
+_ANY_TAG = regex.compile(r"</?[A-Za-z][A-Za-z0-9]{0,15}\b[^<>]{0,200}>")
+MIN_HTML_BITS = 3
+
+
+def html_fragment_text(text: str) -> str | None:
+    """The text of an HTML fragment (block tags become line breaks, other tags go, entities are
+    decoded), or None when ``text`` is not one."""
+    bits = 0
+    for _ in _HTML_BITS.finditer(text):
+        bits += 1
+        if bits >= MIN_HTML_BITS:
+            break
+    else:
+        return None
+    import html
+
+    return html.unescape(_ANY_TAG.sub("", _BLOCK_TAG.sub("\n", text)))
+
+
 def _paragraphs(text: str, rules):
     from ..engine.rules import default_rules
     from .pdf import layout_cues
@@ -97,6 +124,10 @@ def read_text_file(path: Path, rules=None) -> Document:
     except UnicodeDecodeError as e:
         doc.fail(Reason.UNDECODABLE, f"undecodable text: {e.reason}")
         return doc
+    fragment = html_fragment_text(text) if "&" in text or "<" in text else None
+    if fragment is not None:
+        text = fragment
+        doc.warnings.append("HTML markup in the text (a page's source?): entities decoded, tags removed")
     text = _paragraphs(text, rules)
     doc.pages, doc.encoding = [text[0]], enc
     if text[1] is not None:
