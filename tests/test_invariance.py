@@ -43,7 +43,25 @@ def _hard_wrapped(text: str, width: int = 36, measure=len) -> str:
     return "\n".join(out)
 
 
+_DATE = re.compile(r"((?:19|20)\d{2})年(\d{1,2})月(\d{1,2})日")
+_CN = "〇一二三四五六七八九"
+
+
+def _cn_number(n: int) -> str:
+    tens, ones = divmod(n, 10)
+    return _CN[n] if n < 10 else ("" if tens == 1 else _CN[tens]) + "十" + (_CN[ones] if ones else "")
+
+
+def _chinese_dates(text: str) -> str:
+    """2023年5月10日 written 二〇二三年五月十日, as signed letters date themselves."""
+    return _DATE.sub(lambda m: "".join(_CN[int(c)] for c in m[1]) + "年" + _cn_number(int(m[2])) + "月"
+                     + _cn_number(int(m[3])) + "日", text)
+
+
 TRANSFORMS = {
+    # dates in Chinese numerals; doc numbers with square brackets (某政发[2023]12号)
+    "chinese_dates": _chinese_dates,
+    "square_brackets": lambda t: re.sub(r"〔(\d{4})〕", r"[\1]", t),
     # a Traditional edition (HK, Taiwan, a converted mirror): 答覆, 覆函, 經費
     "traditional": _traditional,
     # auto-spacing web pages: 资金 200 多万元, 2017 年
@@ -93,7 +111,7 @@ def test_the_same_letters_in_another_form_score_the_same(name, originals, tmp_pa
             gold = src.with_suffix(".gold.json")
             if gold.exists():
                 shutil.copy(gold, out / gold.name)
-        assert changed >= 100, (name, batch, changed)  # the transformation did rewrite the letters
+        assert changed >= 20, (name, batch, changed)  # the transformation did rewrite letters
         got = _scores(out)
         moved = {k: (round(originals[batch][k], 3), round(got[k], 3)) for k in MEASURES
                  if abs(got[k] - originals[batch][k]) > SLACK}
