@@ -2,6 +2,8 @@
 wrapped lines joined into paragraphs."""
 from __future__ import annotations
 
+import ctypes
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,6 @@ from ..status import Reason, Status
 from ..engine.rules import RuleSet, default_rules, search
 
 
-_HAN = regex.compile(r"\p{Han}")
 CUES = ("sentence_end", "mid_sentence", "paragraph_start", "salutation_line", "title_end", "page_number", "bare_number")
 
 
@@ -24,7 +25,12 @@ class Cues:
     patterns: dict
 
     def has(self, cue: str, text: str) -> bool:
-        return any(search(p, text) is not None for p in self.patterns.get(cue, ()))
+        # a plain loop: this runs a few hundred times a letter, and a generator costs more than
+        # the usual single pattern's search
+        for p in self.patterns.get(cue, ()):
+            if search(p, text) is not None:
+                return True
+        return False
 
 
 def layout_cues(ruleset: RuleSet) -> Cues:
@@ -57,13 +63,26 @@ _CJKISH = regex.compile(r"[\p{Han}，。、；：（）《》“”]")
 _LATINISH = regex.compile(r"[0-9A-Za-z.%]")
 _DATE_AHEAD = regex.compile(r"\d{4}(?:年|[-./]\d)")
 _WORD_START = regex.compile(r"[A-Za-z0-9.,:%/'+\-()\[\]]+")
+_NON_HAN_RUN = regex.compile(r"\P{Han}+")
+_DIGITS = regex.compile(r"\d+")
+_SPACES = regex.compile(r"\s+")
+_LATIN = regex.compile(r"[A-Za-z]")
+_LATIN_END = regex.compile(r"[A-Za-z]$")
+_NON_BMP = regex.compile(r"[\U00010000-\U0010FFFF]")
+_LINE_BREAK = regex.compile(r"(\r\n|\r|\n)")
+# re, not regex, for the three below: its \s is exactly str.isspace (regex's leaves out \x1c-\x1f),
+# so they skip what strip() and isspace() skip, and it runs the backreference scans 3x faster
+_SPACE = re.compile(r"\s")
+# a character whose next one, spaces aside, is the same: the second may be a fake-bold double
+_DOUBLED = re.compile(r"(\S)\s*(?=\1)")
+_REPEAT = re.compile(r"(.)\1")
 
 
 def _AUTOSPACE_PAIR(a: str, b: str) -> bool:
     return bool(_CJKISH.match(a) and _LATINISH.match(b) or _LATINISH.match(a) and _CJKISH.match(b))
 
 
-def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> tuple[str, list[int]]:
+def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> tuple[str, list[int] | range]:
     """A line's characters left to right, with the text index of each (-1 for a space put back,
     which counts as generated like pdfium's own). pdfium gives characters in drawing order, and
     a producer that draws fallback-font glyphs (curly quotes, ○, ∶) or its spaces after the rest
@@ -71,14 +90,13 @@ def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> 
     # Han text from the body font comes in order; what a producer draws late is punctuation,
     # symbols, spaces and the odd fallback glyph, which then sits at the end: probing those, their
     # neighbours and the line's ends saves a box lookup per character
-    probe = {0, len(seg) - 1}
-    for j, ch in enumerate(seg):
-        if not _HAN.match(ch):
-            probe.update((j - 1, j, j + 1))
-    probe = [j for j in sorted(probe) if 0 <= j < len(seg) and not (seg[j].isspace() and generated(start + j))]
-    xs = [box(start + j)[0] for j in probe]
+    last = len(seg) - 1
+    probe = {0, last}
+    for m in _NON_HAN_RUN.finditer(seg):
+        probe.update(range(max(m.start() - 1, 0), min(m.end(), last) + 1))
+    xs = [box(start + j)[0] for j in sorted(probe) if not (seg[j].isspace() and generated(start + j))]
     if all(b >= a - 1.0 for a, b in zip(xs, xs[1:])):
-        return seg, [start + j for j in range(len(seg))]
+        return seg, range(start, start + len(seg))  # in order: no list of indices to build
     drawn = [j for j, ch in enumerate(seg) if not (ch.isspace() and generated(start + j))]
     drawn.sort(key=lambda j: box(start + j)[0])
     chars: list[str] = []
@@ -97,32 +115,91 @@ def _visual_order(seg: str, start: int, box, loose_box, fontsize, generated) -> 
     return "".join(chars), where
 
 
-def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[PdfLine], int, int]:
-    """Lines of one page with their geometry; fake-bold doubles removed. Returns lines,
-    garbage character count and text character count."""
+def _dropped(seg: str, where, box, generated) -> set[int]:
+    """Positions in a line (in visual order) of characters that are not text: Word's generated
+    space between CJK and Latin/digits, and fake-bold doubles. Only the spaces and the characters
+    repeating the one before them are looked at, so a line costs no box lookup per character."""
+    out: set[int] = set()
+    # Word's gap between CJK and Latin/digits comes out as a generated space: 45 号 (kept before
+    # a date: 某某局 2019年7月18日 is two things side by side). Such a space stands between two
+    # characters, and most lines have none
+    spaces = _SPACE.finditer(seg, 1, len(seg) - 1) if len(seg.split()) > 1 else ()
+    for m in spaces:
+        j = m.start()
+        if _AUTOSPACE_PAIR(seg[j - 1], seg[j + 1]) and (where[j] < 0 or generated(where[j])) \
+                and not _DATE_AHEAD.match(seg, j + 1):
+            out.add(j)
+    # fake bold: the same character drawn again a fraction of its width to the right; a run of
+    # them (AAA) is measured against its first, the character kept
+    kept_of: dict[int, int] = {}
+    # most lines repeat no character: a quick test on the line without its spaces settles that
+    doubles = _DOUBLED.finditer(seg) if _REPEAT.search("".join(seg.split())) else ()
+    for m in doubles:
+        p, j = m.start(), m.end()
+        p = kept_of.get(p, p)
+        a, b = box(where[p]), box(where[j])
+        wid = max(a[2] - a[0], 1.0)
+        if abs(a[0] - b[0]) < wid * 0.5 and abs(a[1] - b[1]) < wid * 0.5:
+            out.add(j)
+            kept_of[j] = p
+    return out
+
+
+def _page_garbled(text: str, raw, n: int, visible: int) -> bool:
+    """Whether a page's text is unusable: more than a fifth of it (at least 5 characters) is
+    glyphs without a Unicode map, counted as (cid:N), U+FFFD and private-use characters in the
+    text plus pdfium's map-error flag on a sample of up to 61 characters."""
+    import pypdfium2.raw as pr
+
+    limit = max(5, 0.2 * visible)
+    garbage = len(_GARBAGE_CHARS.findall(text))
+    sample = range(0, n, max(1, n // 60))
+    if garbage > limit or garbage + len(sample) <= limit:
+        return garbage > limit  # the sample cannot change the answer: 61 calls saved
+    try:
+        garbage += sum(1 for i in sample if pr.FPDFText_HasUnicodeMapError(raw, i) == 1)
+    except (AttributeError, OSError):
+        pass
+    return garbage > limit
+
+
+def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[PdfLine], bool, int]:
+    """Lines of one page with their geometry; fake-bold doubles removed. Returns lines, whether
+    the text is garbled (fonts without a Unicode map) and the count of its non-space characters."""
+    import pypdfium2 as pdfium
     import pypdfium2.raw as pr
 
     n = textpage.count_chars()
     if n <= 0:
-        return [], 0, 0
+        return [], False, 0
     text = textpage.get_text_range(0, n)
     # pdfium counts UTF-16 units; a character outside the BMP takes two indices
-    units, u = [], 0
-    for ch in text:
-        units.append(u)
-        u += 2 if ord(ch) > 0xFFFF else 1
+    if _NON_BMP.search(text):
+        units, u = [], 0
+        for ch in text:
+            units.append(u)
+            u += 2 if ord(ch) > 0xFFFF else 1
+    else:
+        units, u = range(len(text)), len(text)
     aligned = u == n
     raw = textpage.raw
     lines: list[PdfLine] = []
-    garbage = len(_GARBAGE_CHARS.findall(text))
-    try:
-        garbage += sum(1 for i in range(0, n, max(1, n // 60)) if pr.FPDFText_HasUnicodeMapError(raw, i) == 1)
-    except (AttributeError, OSError):
-        pass
-    visible = sum(1 for ch in text if not ch.isspace())
+    visible = len("".join(text.split()))
+    garbled = _page_garbled(text, raw, n, visible)
+
+    # a line asks for a few boxes more than once (its ends, a probed character that is also a
+    # fake-bold candidate); pdfium's own call with buffers made once costs about half of
+    # textpage.get_charbox, which makes four new ctypes doubles each time
+    boxes: dict[int, tuple[float, float, float, float]] = {}
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
 
     def box(i):
-        return textpage.get_charbox(units[i])
+        got = boxes.get(i)
+        if got is None:
+            if not pr.FPDFText_GetCharBox(raw, units[i], left, right, bottom, top):
+                raise pdfium.PdfiumError("Failed to get charbox.")
+            got = boxes[i] = (left.value, bottom.value, right.value, top.value)
+        return got
 
     def loose_box(i):
         return textpage.get_charbox(units[i], loose=True)
@@ -134,7 +211,7 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[PdfLine], 
         return pr.FPDFText_GetFontSize(raw, units[i])
 
     pos = 0
-    for seg in regex.split(r"(\r\n|\r|\n)", text):
+    for seg in _LINE_BREAK.split(text):
         start = pos
         pos += len(seg)
         if seg in ("\r\n", "\r", "\n") or not seg.strip():
@@ -143,41 +220,27 @@ def _pdf_page_lines(page, textpage, pno: int, H: float) -> tuple[list[PdfLine], 
             lines.append(PdfLine(seg.strip(), 0.0, 0.0, 0.0, 0.0, 0.0, pno))
             continue
         seg, where = _visual_order(seg, start, box, loose_box, fontsize, generated)
-        chars = list(seg)
-        # fake bold: the same character drawn again a fraction of its width to the right
-        keep = [True] * len(chars)
-        prev_i = None
-        for j, ch in enumerate(chars):
-            if ch.isspace():
-                # Word's gap between CJK and Latin/digits comes out as a generated space: 45 号
-                # (kept before a date: 某某局 2019年7月18日 is two things side by side)
-                if 0 < j < len(chars) - 1 and _AUTOSPACE_PAIR(chars[j - 1], chars[j + 1]) \
-                        and (where[j] < 0 or generated(where[j])) and not _DATE_AHEAD.match(seg, j + 1):
-                    keep[j] = False
-                continue
-            if prev_i is not None and chars[prev_i] == ch:
-                a, b = box(where[prev_i]), box(where[j])
-                wid = max(a[2] - a[0], 1.0)
-                if abs(a[0] - b[0]) < wid * 0.5 and abs(a[1] - b[1]) < wid * 0.5:
-                    keep[j] = False
-                    continue
-            prev_i = j
-        s = "".join(c for c, k in zip(chars, keep) if k)
-        idx = [where[j] for j, (c, k) in enumerate(zip(chars, keep)) if k and not c.isspace()]
-        if not idx:
+        drop = _dropped(seg, where, box, generated)
+        # the first and last characters kept that are not spaces (a double is never the first)
+        first, last = len(seg) - len(seg.lstrip()), len(seg.rstrip()) - 1
+        while last >= first and (last in drop or seg[last].isspace()):
+            last -= 1
+        if last < first:
             continue
-        b0, b1 = box(idx[0]), box(idx[-1])
-        size = fontsize(idx[0]) or (b0[3] - b0[1])
+        s = "".join(c for j, c in enumerate(seg) if j not in drop) if drop else seg
+        b0, b1 = box(where[first]), box(where[last])
+        size = fontsize(where[first]) or (b0[3] - b0[1])
         s = s.strip()
         half = len(s) // 2
         if len(s) % 2 == 0 and half >= 2 and s[:half] == s[half:]:
             # a whole line drawn twice (another fake-bold style)
+            idx = [where[j] for j, c in enumerate(seg) if j not in drop and not c.isspace()]
             mid = box(idx[half]) if half < len(idx) else b1
             if abs(mid[0] - b0[0]) < 2 * max(b0[2] - b0[0], 1.0):
                 s = s[:half]
                 b1 = box(idx[half - 1])
         lines.append(PdfLine(s, b0[0], max(b1[2], b0[2]), max(b0[3], b1[3]), min(b0[1], b1[1]), float(size), pno))
-    return lines, garbage, visible
+    return lines, garbled, visible
 
 
 def _percentile(vals: list[float], q: float) -> float:
@@ -189,10 +252,9 @@ def page_furniture(pages: list[list[PdfLine]], heights: list[float], cues: Cues
                    ) -> tuple[list[list[PdfLine]], list[str], list[str]]:
     """Split running headers, footers and page numbers off the body lines."""
     def key(t):
-        return regex.sub(r"\d+", "#", regex.sub(r"\s+", "", t))
+        return _DIGITS.sub("#", _SPACES.sub("", t))
 
     # a running header repeats at the top of pages, a footer at the bottom; the letterhead on
-    # top of page 1 and the same name signing at the bottom of the last page are neither
     # top of page 1 and the same name signing on top of page 2 are neither: a running line also
     # keeps its place on the page
     tops: dict[str, list[tuple[float, float]]] = {}
@@ -215,8 +277,9 @@ def page_furniture(pages: list[list[PdfLine]], heights: list[float], cues: Cues
             is_edge = i < 2 or i >= len(lines) - 2
             in_top = ln.size and ln.bottom > H * 0.93
             in_bottom = ln.size and ln.top < H * 0.07
-            if cues.has("page_number", ln.text) and (is_edge or in_top or in_bottom) \
-                    or cues.has("bare_number", ln.text) and (in_top or in_bottom):
+            # where first, then what: most lines are in neither place, and the cue is a regex search
+            if (is_edge or in_top or in_bottom) and cues.has("page_number", ln.text) \
+                    or (in_top or in_bottom) and cues.has("bare_number", ln.text):
                 continue
             if in_top or (i < 2 and key(ln.text) in rep_top):
                 if ln.text not in headers:
@@ -257,8 +320,13 @@ class _Layout:
         still wrapped: line breaking rules (no “ at a line end, no break inside 2021-2022) leave a
         gap of a few characters (only a line at the margin or the paragraph indent: a centred title
         is as wide as it is)."""
-        ragged = not self.cues.has("sentence_end", ln.text) and (ln.x0 < self.left + 0.5 * self.w or self.is_indented(ln))
-        return ln.x1 >= self.right - (3.2 if ragged else 1.6) * ln.size and ln.x0 <= self.left + 3 * ln.size
+        if not ln.x0 <= self.left + 3 * ln.size:
+            return False
+        near, short = ln.x1 >= self.right - 1.6 * ln.size, ln.x1 >= self.right - 3.2 * ln.size
+        if near == short:
+            return near  # the end of the line decides alone: no regex search for the cue
+        ragged = (ln.x0 < self.left + 0.5 * self.w or self.is_indented(ln)) and not self.cues.has("sentence_end", ln.text)
+        return short if ragged else near
 
     def centred(self, ln: PdfLine) -> bool:
         return (abs((ln.x0 + ln.x1) / 2 - self.centre) < self.w and ln.x0 > self.left + 1.2 * self.w
@@ -273,15 +341,17 @@ class _Layout:
         """Whether ``nxt`` continues the paragraph of ``cur`` (the line above it)."""
         if not cur.size or not nxt.size or not (self.full(cur) or self.pushed(cur, nxt)):
             return False
+        if abs(cur.size - nxt.size) > 0.5:
+            return False  # a title and the text below it
+        # the tests of position go before the cues' regex searches wherever the answer is no either way
+        centred_title = self.centred(nxt) and abs((cur.x0 + cur.x1) / 2 - self.centre) < self.w
+        if nxt.x0 > self.left + 1.2 * self.w and not centred_title:
+            return False  # indented: a new paragraph
         cues = self.cues
         if starts_paragraph(cur.text, nxt.text, cues):
             return False
-        if abs(cur.size - nxt.size) > 0.5:
-            return False  # a title and the text below it
-        if self.centred(nxt) and abs((cur.x0 + cur.x1) / 2 - self.centre) < self.w:
+        if centred_title:
             return not cues.has("sentence_end", cur.text)  # a centred title wrapped over two lines
-        if nxt.x0 > self.left + 1.2 * self.w:
-            return False  # indented: a new paragraph
         if cues.has("mid_sentence", cur.text):
             return True
         if self.uses_indent:
@@ -321,8 +391,8 @@ def _uses_indent(pages: list[list[PdfLine]], all_lines: list[PdfLine], layout: _
     paragraph starts count too: the first line, a line after a short one that ends a sentence."""
     indented = sum(1 for ln in all_lines if layout.is_indented(ln))
     starts = [b for lines in pages for a, b in zip(lines, lines[1:])
-              if a.size and b.size and len(b.text) >= 4 and layout.cues.has("sentence_end", a.text) and not layout.full(a)
-              and b.x0 < layout.left + 2.6 * layout.w]
+              if a.size and b.size and len(b.text) >= 4 and b.x0 < layout.left + 2.6 * layout.w
+              and not layout.full(a) and layout.cues.has("sentence_end", a.text)]
     if all_lines[0].x0 < layout.left + 2.6 * layout.w:
         starts.append(all_lines[0])
     indented_starts = sum(1 for ln in starts if layout.is_indented(ln))
@@ -331,7 +401,7 @@ def _uses_indent(pages: list[list[PdfLine]], all_lines: list[PdfLine], layout: _
 
 def glue(a: str, b: str) -> str:
     """A wrapped line joined to the one before: no space between Chinese, one between two words."""
-    return a + (" " if regex.search(r"[A-Za-z]$", a) and regex.match(r"[A-Za-z]", b) else "") + b
+    return a + (" " if _LATIN_END.search(a) and _LATIN.match(b) else "") + b
 
 
 def join_pdf_lines(pages: list[list[PdfLine]], cues: Cues) -> list[list[str]]:
@@ -360,7 +430,7 @@ def join_pdf_lines(pages: list[list[PdfLine]], cues: Cues) -> list[list[str]]:
                 out[pi].append(ln.text)
                 last_page, prev = pi, ln
                 continue
-            if prev is not None and layout.continues(prev, ln) and (not same or gap < 1.8 * pitch):
+            if prev is not None and (not same or gap < 1.8 * pitch) and layout.continues(prev, ln):
                 # a wrapped line: glue it to its paragraph, kept on the page where that began
                 out[last_page][-1] = glue(out[last_page][-1], ln.text)
             else:
@@ -401,13 +471,13 @@ def read_pdf(path: Path, rules: RuleSet | None = None) -> Document:
             page = pdf[i]
             H = page.get_height()
             tp = page.get_textpage()
-            lines, garbage, visible = _pdf_page_lines(page, tp, i + 1, H)
+            lines, garbled, visible = _pdf_page_lines(page, tp, i + 1, H)
             tp.close()
             page.close()
             if visible == 0:
                 empty.append(i + 1)
                 lines = []
-            elif garbage > max(5, 0.2 * visible):
+            elif garbled:
                 bad.append(i + 1)
                 lines = []
             pages.append(lines)
