@@ -73,7 +73,7 @@ def _bounds(text: str, pos: int, end: int, pat, limit: int = 400) -> tuple[int, 
 def _is_unit(text: str, s, ruleset: RuleSet) -> bool:
     """Whether a ``field: unit`` rule marks the amount as a rate (每人…, …/村), looking at the
     few characters around it."""
-    before = text[max(0, s.start - 12):s.start]
+    before = text[max(0, s.start - 18):s.start]
     after = text[s.end:s.end + 6]
     return any(search(r.pattern, after if where == "after" else before) is not None
                for r, where in _pickers(ruleset, "unit"))
