@@ -20,6 +20,9 @@ class Line:
     start: int
     end: int
     text: str
+    # what each field's rules (a LineRules, one object per rule set) found on this line, so that
+    # split_letters and segment, which both ask for the addressee lines, match each line once
+    hits: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -129,11 +132,24 @@ def _gate(rules: list):
 
 
 def match_line(rules, line: Line):
+    """The first of ``rules`` that matches the line, or None; remembered on the line for a
+    field's own rule list (a ``LineRules``: a list made on the fly may reuse a freed list's id)."""
+    if type(rules) is LineRules:
+        key = id(rules)
+        hits = line.hits
+        if key in hits:
+            return hits[key]
+        hits[key] = found = _first_match(rules, line.text)
+        return found
+    return _first_match(rules, line.text)
+
+
+def _first_match(rules, text: str):
     gate = getattr(rules, "gate", None)
-    if gate is not None and gate.search(line.text) is None:
+    if gate is not None and gate.search(text) is None:
         return None
     for r in rules:
-        if r.pattern is not None and search(r.pattern, line.text):
+        if r.pattern is not None and search(r.pattern, text):
             return r
     return None
 
