@@ -74,6 +74,7 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
                     idx, (path, problem) = next(source)
                 except StopIteration:
                     exhausted = True
+                    engine.end_of_input()
                     break
                 submitted += 1
                 if problem is not None:  # not read, so nothing to cache
