@@ -1,5 +1,6 @@
 """Where the per-file work runs: in this process, in local worker processes (with per-file
-timeouts), or on a Dask cluster (batches of files a task)."""
+timeouts), or on a Dask cluster (batches of files a task, each parsed in a process forked from
+the worker)."""
 from __future__ import annotations
 
 import multiprocessing as mp
