@@ -9,7 +9,7 @@ varied fields, then runs replyparse over them in a fresh subprocess per run and 
   ``pip install 'replyparse[bench]'``), and the PDFs through raw pypdfium2 text extraction alone,
   each as a ratio to replyparse's rate measured in the same run;
 * time per letter at 1k, 10k, 50k and 100k .txt letters (quick: 200, 500, 2000), and peak memory
-  (ru_maxrss of the run) at the smallest against the largest;
+  (the run's own peak RSS, VmHWM) at the smallest against the largest;
 * a re-run over the unchanged letters of the largest run (every file a cache hit) as a fraction
   of the first run;
 * the 10k run (quick: 500) on all cores, and on a 2-worker Dask LocalCluster against --workers 2.
@@ -200,10 +200,24 @@ def child(args) -> None:
                 for rec in fr.records:
                     out.write(rec.json_line() + "\n")  # what parse -o writes
     seconds = time.perf_counter() - t0
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"files": files, "pages": pages, "seconds": seconds, "cpu": _cpu() - c0,
-                      "maxrss_mb": own / 1024, "worker_maxrss_mb": kids / 1024}))
+                      "maxrss_mb": _peak_mb(), "worker_maxrss_mb": kids / 1024}))
+
+
+def _peak_mb() -> float:
+    """This process's own peak RSS. Not ``ru_maxrss`` where /proc has it: on Linux a process started
+    by (v)fork and exec keeps its parent's high-water mark there, so every run reported at least the
+    bench process's peak, which rendering the .docx/.pdf letters raises (113 MB at every size of a
+    quick run that rendered them, against 38 MB measured here). ``VmHWM`` counts from the exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu() -> float:
@@ -381,30 +395,40 @@ def startup() -> None:
           f"{ok(version < 0.3)} < 0.3 s; one letter parsed end to end {one:.3f} s {ok(one < 0.3)} < 0.3 s")
 
 
-def dask_vs_workers(paths: list[Path], work: Path, cores: int) -> None:
-    """The same letters on a 2-worker Dask LocalCluster and with --workers 2, in the same run."""
+def dask_vs_workers(paths: list[Path], work: Path, cores: int, pairs: int = 3) -> None:
+    """The same letters on a 2-worker Dask LocalCluster and with --workers 2, in the same run:
+    ``pairs`` runs of each, alternating, and their medians (on a machine shared with other work, one
+    pair of runs came out anywhere from 0.76x to 1.28x)."""
     try:
         import distributed
     except ImportError:
         print("\ndask: skipped (pip install 'replyparse[dask]')")
         return
+    from itertools import islice
+
+    from replyparse.run.engines import DaskEngine
     from replyparse.run.options import RunOptions, RunStats
     from replyparse.run.runner import run
+    from replyparse.run.walk import iter_paths
 
-    t0 = time.perf_counter()
+    def timed(options: RunOptions) -> float:
+        t0 = time.perf_counter()
+        list(run(paths, options=options, stats=counted))
+        return time.perf_counter() - t0
+
     counted = RunStats()
-    list(run(paths, options=RunOptions(workers=2, quiet=True), stats=counted))
-    local = time.perf_counter() - t0
+    local, dask = [], []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        list(run(paths[:50], options=RunOptions(engine="dask", scheduler=client, quiet=True)))  # warm the workers
-        t0 = time.perf_counter()
-        list(run(paths, options=RunOptions(engine="dask", scheduler=client, quiet=True), stats=RunStats()))
-        dask = time.perf_counter() - t0
-    print(f"\n{counted.files} .txt letters, wall: --workers 2 {local:.1f} s, Dask LocalCluster of 2 workers "
-          f"{dask:.1f} s = {dask / local:.2f}x  {ok(dask <= local * 1.05)} no slower (batches of "
-          f"{__import__('replyparse.run.engines').run.engines.DaskEngine.BATCH} files a task)")
-
+        # warm the workers on a few letters (``paths`` may be folders of a thousand)
+        list(run(list(islice(iter_paths(paths), 50)), options=RunOptions(engine="dask", scheduler=client, quiet=True)))
+        for _ in range(pairs):
+            local.append(timed(RunOptions(workers=2, quiet=True)))
+            dask.append(timed(RunOptions(engine="dask", scheduler=client, quiet=True)))
+    lo, da = sorted(local)[pairs // 2], sorted(dask)[pairs // 2]
+    print(f"\n{counted.files // (2 * pairs)} .txt letters, wall, median of {pairs} alternating runs each: --workers 2 "
+          f"{lo:.1f} s, Dask LocalCluster of 2 workers {da:.1f} s = {da / lo:.2f}x  {ok(da <= lo * 1.05)} no slower "
+          f"(pairs: {' '.join(f'{d / l:.2f}' for l, d in zip(local, dask))}; batches of {DaskEngine.BATCH} files a task)")
 
 if __name__ == "__main__":
     sys.exit(main())

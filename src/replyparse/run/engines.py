@@ -1,10 +1,14 @@
 """Where the per-file work runs: in this process, in local worker processes (with per-file
-timeouts), or on a Dask cluster (batches of files a task)."""
+timeouts), or on a Dask cluster (batches of files a task, each parsed in a process forked from
+the worker)."""
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import threading
 import time
+import weakref
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 
@@ -69,6 +73,9 @@ class _Engine:
         """Finished files: (index, result, its cache blob if the engine made one)."""
         raise NotImplementedError
 
+    def end_of_input(self) -> None:
+        """Nothing more will be submitted."""
+
     def close(self) -> None:
         pass
 
@@ -94,8 +101,6 @@ class SerialEngine(_Engine):
 def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
     """End this worker when the parent is gone (killed with -9, say): a blocked ``recv`` would
     not notice, because forked siblings hold copies of the parent's pipe ends."""
-    import threading
-
     def watch():
         while True:
             time.sleep(every)
@@ -105,11 +110,22 @@ def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="replyparse-orphan-watch", daemon=True).start()
 
 
+def _work_item(idx: int, path: str, rules: RuleSet, encode: bool, ocr: bool, finish
+               ) -> tuple[int, FileResult, bytes | None]:
+    res = work(path, rules, ocr)
+    # the cache entry is made here, in parallel, not in the parent
+    blob = encode_result(res) if encode and res.sha256 and cacheable(res) else None
+    return idx, finished(res, finish), blob
+
+
 def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: bool = False,
                  finish=None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # forked from a Dask worker, this process inherits its handlers: they would close that worker's
+    # event loop here, not end this process
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
     rules = rules or default_rules()
@@ -120,11 +136,11 @@ def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: 
             return
         if msg is None:
             return
-        idx, path = msg
-        res = work(path, rules, ocr)
-        # the cache entry is made here, in parallel, not in the parent
-        blob = encode_result(res) if encode and res.sha256 and cacheable(res) else None
-        conn.send((idx, finished(res, finish), blob))
+        if isinstance(msg, list):  # a Dask task's batch (``run_batch``): pickled once, here
+            conn.send_bytes(pickle.dumps([_work_item(idx, path, rules, encode, ocr, finish) for idx, path in msg],
+                                         pickle.HIGHEST_PROTOCOL))
+            continue
+        conn.send(_work_item(*msg, rules, encode, ocr, finish))
 
 
 class _Slot:
@@ -152,7 +168,15 @@ class LocalPoolEngine(_Engine):
         proc = self.ctx.Process(target=_pool_worker, args=(child, self.rules, self.encode, os.getpid(), self.ocr, self.finish),
                                 daemon=True,
                                 name="replyparse-worker")
-        proc.start()
+        # a Dask worker under a nanny is a daemonic process, which multiprocessing forbids to start
+        # children lest they outlive it: these end with it (``_exit_with_parent``), so they may
+        config = mp.current_process()._config
+        daemonic = config.pop("daemon", None)
+        try:
+            proc.start()
+        finally:
+            if daemonic is not None:
+                config["daemon"] = daemonic
         child.close()
         return _Slot(proc, parent)
 
@@ -166,6 +190,14 @@ class LocalPoolEngine(_Engine):
 
     def free(self) -> int:
         return sum(s.task is None for s in self.slots)
+
+    def run_batch(self, items: list[tuple[int, str]]) -> bytes:
+        """``items`` parsed one after another by the first worker: the pickled list of
+        ``(index, result, cache blob)``, for a caller that only hands it on (a Dask task). No
+        timeout here: the caller's."""
+        conn = self.slots[0].conn
+        conn.send(items)
+        return conn.recv_bytes()
 
     def submit(self, idx, path, sha256):
         for s in self.slots:
@@ -224,11 +256,41 @@ class LocalPoolEngine(_Engine):
             s.conn.close()
 
 
-def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False, finish=None
-               ) -> list[tuple[int, FileResult, bytes | None]]:
-    """What a Dask task runs: a batch of files, one after another (a task per file costs the
-    client more CPU than parsing the file)."""
-    return [(idx, finished(work(path, rules, ocr), finish), None) for idx, path in items]
+_helpers = threading.local()  # ``helper``: this Dask worker thread's ``_Helper``
+
+
+class _Helper:
+    """A Dask worker thread's parsing process and what it was started with; the process ends with
+    the thread (a cluster in this process, ``processes=False``, would otherwise leave one a thread)."""
+
+    def __init__(self, rules: RuleSet, key: tuple, encode: bool, ocr, finish):
+        self.key = key
+        self.pool = LocalPoolEngine(rules, 1, None, encode=encode, ocr=ocr, finish=finish)
+        self.close = weakref.finalize(self, self.pool.close)
+
+
+def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False, finish=None,
+               encode: bool = False) -> bytes:
+    """What a Dask task runs: a batch of files (a task per file costs the client more CPU than
+    parsing the file), parsed one after another in a process this worker thread forks once and keeps
+    (a ``LocalPoolEngine`` of one). Parsed in the Dask worker's own thread, a letter took about a
+    third more CPU: a letter's watchdog is a signal, which only a main thread gets, so there every
+    rule regex call carried its own time limit (engine/rules.py), and the worker's event loop and
+    profiler took the GIL from it. The results come back pickled, and the Dask worker sends the
+    bytes on without opening them (the client unpickles them)."""
+    rules = rules or default_rules()
+    key = (rules.version, ocr, finish, encode)
+    helper = getattr(_helpers, "helper", None)
+    if helper is None or helper.key != key:
+        if helper is not None:
+            helper.close()
+        helper = _helpers.helper = _Helper(rules, key, encode, ocr, finish)
+    try:
+        return helper.pool.run_batch(items)
+    except (EOFError, OSError):  # the process died on one of these files: the task fails, the next batch forks anew
+        _helpers.helper = None
+        helper.close()
+        raise
 
 
 class DaskEngine(_Engine):
@@ -241,8 +303,9 @@ class DaskEngine(_Engine):
     OCR_BATCH = 4  # OCR takes seconds a page
     SECONDS_A_FILE = 1.0
 
-    def __init__(self, rules: RuleSet, scheduler, timeout: float | None, ocr: bool = False, finish=None):
-        self.ocr, self.finish = ocr, finish
+    def __init__(self, rules: RuleSet, scheduler, timeout: float | None, encode: bool = False, ocr: bool = False,
+                 finish=None):
+        self.encode, self.ocr, self.finish = encode, ocr, finish
         try:
             from dask.distributed import Client
         except ImportError as e:  # pragma: no cover - depends on the extra
@@ -258,6 +321,7 @@ class DaskEngine(_Engine):
         self._ruleset = rules
         self.rules = self.client.scatter(rules, broadcast=True, hash=False)
         self.pending: list[tuple[int, str, str | None]] = []  # submitted, not yet in a task
+        self.last = False  # the runner has submitted its last file
         self.futures: dict = {}  # future -> (items [(idx, path, sha)], submitted)
         self.in_flight = 0
 
@@ -271,21 +335,28 @@ class DaskEngine(_Engine):
             self._send(self.pending[:self.batch])
             self.pending = self.pending[self.batch:]
 
+    def end_of_input(self):
+        self.last = True
+        self._flush()
+
     def _flush(self) -> None:
         """Send what is pending, spread over the cluster's threads, at most BATCH files a task, when
         a thread has nothing queued; else keep it until it makes a full batch (a task of a few files
         costs the scheduler about what a full one does: sending every leftover at each wait shrank
-        the batches to a handful of files at 10k letters, 2.3 times slower than local workers)."""
-        if not self.pending or len(self.futures) >= self.threads:
+        the batches to a handful of files at 10k letters, 2.3 times slower than local workers). The
+        last files go at once, a share for every thread: held back, they went whole to the first
+        thread free while the others had nothing left (500 letters: 200 + 100 against 200)."""
+        idle = self.threads - len(self.futures)
+        if not self.pending or (idle <= 0 and not self.last):
             return
-        size = max(1, min(self.batch, -(-len(self.pending) // (self.threads - len(self.futures)))))
+        size = max(1, min(self.batch, -(-len(self.pending) // (self.threads if self.last else idle))))
         for i in range(0, len(self.pending), size):
             self._send(self.pending[i:i + size])
         self.pending = []
 
     def _send(self, items) -> None:
         fut = self.client.submit(work_batch, [(idx, str(path)) for idx, path, _ in items], self.rules, self.ocr,
-                                 self.finish, pure=False)
+                                 self.finish, self.encode, pure=False)
         self.futures[fut] = (items, time.monotonic())
 
     def _one_by_one(self, items) -> bool:
@@ -316,7 +387,7 @@ class DaskEngine(_Engine):
         ok = [f for f in done if f.status == "finished"]
         for f, batch in zip(ok, self.client.gather(ok, errors="skip") if ok else []):
             self.futures.pop(f)
-            out += batch
+            out += pickle.loads(batch)  # as ``work_batch`` returns it
         for f in done:
             if f in self.futures:
                 items, t = self.futures.pop(f)
@@ -369,7 +440,8 @@ class DaskEngine(_Engine):
 
 def make_engine(rules: RuleSet, options: RunOptions) -> _Engine:
     if options.engine == "dask":
-        return DaskEngine(rules, options.scheduler, options.timeout, ocr=options.ocr, finish=options.finish)
+        return DaskEngine(rules, options.scheduler, options.timeout, encode=options.cache_dir is not None,
+                          ocr=options.ocr, finish=options.finish)
     if options.engine != "local":
         raise ValueError(f"unknown engine {options.engine!r}")
     workers = options.workers or cpu_count()

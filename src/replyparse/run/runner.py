@@ -14,7 +14,8 @@ Engines:
 * ``local``    — N worker processes, one file at a time each; a file that runs past the timeout
   has its worker killed and replaced, and becomes an ``error`` row.
 * ``dask``     — ``dask.distributed.Client(scheduler)``; the rule set is scattered once and each
-  task is a batch of files. Input paths must be readable on the workers (shared file system)."""
+  task is a batch of files, parsed in a process each worker thread forks once and keeps. Input
+  paths must be readable on the workers (shared file system)."""
 from __future__ import annotations
 
 import sys
@@ -74,6 +75,7 @@ def run(paths: Iterable[str | Path], rules: RuleSet | None = None, options: RunO
                     idx, (path, problem) = next(source)
                 except StopIteration:
                     exhausted = True
+                    engine.end_of_input()
                     break
                 submitted += 1
                 if problem is not None:  # not read, so nothing to cache
