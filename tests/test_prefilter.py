@@ -5,7 +5,8 @@ import pytest
 import regex
 
 from replyparse.text.normalize import normalise
-from replyparse.engine.prefilter import FilteredPattern, barrier_chars, barrier_finders, required_literals, stretches
+from replyparse.engine.prefilter import (FilteredPattern, barrier_chars, barrier_finders, line_anchored, line_matches,
+                                        required_literals, stretches)
 from replyparse.readers import read_file
 from replyparse.engine.rules import load_rules
 
@@ -115,3 +116,31 @@ def test_stretch_search_finds_what_one_scan_finds():
             assert parts == whole, rid
             compared += len(whole)
     assert compared > 1000
+
+
+@pytest.mark.parametrize("pattern, flags, anchored", [
+    (r"^ab", regex.MULTILINE, True), (r"^(?:a|b)c", regex.MULTILINE, True),
+    (r"^ab", 0, False),  # without MULTILINE ^ is the start of the text only
+    (r"^a|b", regex.MULTILINE, False),  # the second branch starts anywhere
+    (r"a^b", regex.MULTILINE, False), (r"^(a)\1", regex.MULTILINE, False),  # not understood: no claim
+])
+def test_line_anchored(pattern, flags, anchored):
+    assert line_anchored(pattern, flags) is anchored
+
+
+def test_matching_at_line_starts_finds_what_one_scan_finds():
+    """header: a rule whose every match starts a line is matched at each line start only; that gives
+    the matches one scan gives, for every such rule regex, on every letter we have and every example."""
+    ruleset = load_rules()
+    rules = [(rid, p.regex if isinstance(p, FilteredPattern) else p) for rid, p in _rule_regexes(ruleset)]
+    rules = [(rid, rx) for rid, rx in rules if line_anchored(rx.pattern, rx.flags)]
+    assert len(rules) >= 20
+    texts = list(_texts()) + [ex.text for exs in ruleset.examples.values() for ex in exs]
+    compared = 0
+    for rid, rx in rules:
+        for text in texts:
+            starts = [0] + [m.end() for m in regex.finditer("\n", text)]
+            whole = [(m.span(), m.groupdict()) for m in rx.finditer(text, timeout=2)]
+            assert [(m.span(), m.groupdict()) for m in line_matches(rx, text, starts)] == whole, rid
+            compared += len(whole)
+    assert compared > 500

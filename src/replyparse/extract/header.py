@@ -20,7 +20,8 @@ import regex
 from ..text.dates import parse_letter_date
 from ..text.numerals import to_int
 from ..record import Evidence, HEADER_FIELDS
-from ..engine.prefilter import barrier_chars, barrier_finders, starts_anywhere, stretches, unfiltered
+from ..engine.prefilter import (barrier_chars, barrier_finders, line_anchored, line_matches, starts_anywhere,
+                                stretches, unfiltered)
 from ..engine.fields import GROUP_ALIASES
 from ..engine.rules import RULE_TIMEOUT, Rule, RuleSet, rule_timeout
 from .segment import Segments
@@ -239,6 +240,9 @@ class _Step:
     # the fields the rule can fill (its target, its named groups); None: never skipped (it can
     # lengthen a name to its fullest form whatever the priorities, FULLEST_FORM)
     fills: frozenset | None = None
+    # every match starts at a line start (prefilter.line_anchored): matched at each line start
+    # instead of scanned for at every character
+    line_start: bool = False
 
 
 def _fills(r: Rule, rx) -> frozenset | None:
@@ -255,7 +259,7 @@ def _step(r: Rule) -> _Step:
     lits = frozenset(r.pattern.literals) if getattr(r.pattern, "literals", None) else None
     windowed = lits is not None and starts_anywhere(rx.pattern, rx.flags)  # else its own scan is as fast
     finders = barrier_finders(barrier_chars(rx.pattern, rx.flags)) if windowed else None
-    return _Step(r, rx, lits, r.segment, finders, _fills(r, rx))
+    return _Step(r, rx, lits, r.segment, finders, _fills(r, rx), line_anchored(rx.pattern, rx.flags))
 
 
 def _cannot_count(step: _Step, top: dict, fields: frozenset) -> bool:
@@ -303,6 +307,14 @@ def _holds_any(text: str, words) -> bool:
     return False
 
 
+def _line_starts(part: str) -> list[int]:
+    out, i = [0], part.find("\n")
+    while i >= 0:
+        out.append(i + 1)
+        i = part.find("\n", i + 1)
+    return out
+
+
 def _subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(ch in it for ch in short)
@@ -319,6 +331,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
     if present is None:
         present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals
     parts: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
+    line_starts: dict[tuple[int, int], list[int]] = {}  # and where its lines start, found once
     whole = (0, len(text))
     timeout = rule_timeout(RULE_TIMEOUT)
     top: dict[str, int] = {}  # the highest priority of each field's candidates so far
@@ -342,7 +355,12 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
             if lits is not None and (a, b) != whole and not _holds_any(part, lits):
                 continue
             try:
-                if step.barriers is not None and timeout is None:
+                if step.line_start and timeout is None:
+                    starts = line_starts.get((a, b))
+                    if starts is None:
+                        starts = line_starts[(a, b)] = _line_starts(part)
+                    found = line_matches(step.regex, part, starts)
+                elif step.barriers is not None and timeout is None:
                     # the same matches as one scan of the part (see _Step.barriers); under a time
                     # limit per call (a letter parsed again after its watchdog fired) the part is
                     # scanned in one call as before, so the limit applies as it did
