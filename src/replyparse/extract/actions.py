@@ -47,7 +47,7 @@ def _regions(text: str, seg, ruleset: RuleSet) -> list[tuple[int, int]]:
         spans = [(0, len(text))]
     from .roles import proposal_zones
 
-    holes = sorted((a, b) for a, b, _ in proposal_zones(text, ruleset))
+    holes = sorted((a, b) for a, b, _ in proposal_zones(text, ruleset, seg))
     out = []
     for a, b in spans:
         pos = a

@@ -79,7 +79,18 @@ def _is_unit(text: str, s, ruleset: RuleSet) -> bool:
                for r, where in _pickers(ruleset, "unit"))
 
 
-def proposal_zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
+def proposal_zones(text: str, ruleset: RuleSet, seg=None) -> list[tuple[int, int, str]]:
+    """The spans of ``text`` that restate the proposal (``field: zone`` rules), with the rule of
+    each; with ``seg`` (the letter's ``Segments``), found once and kept there for the next stage."""
+    if seg is None:
+        return _find_zones(text, ruleset)
+    zones = seg.derived.get("proposal_zones")
+    if zones is None:
+        zones = seg.derived["proposal_zones"] = _find_zones(text, ruleset)
+    return zones
+
+
+def _find_zones(text: str, ruleset: RuleSet) -> list[tuple[int, int, str]]:
     out = []
     for r in ruleset.of_kind(FAMILY):
         if r.field != "zone" or r.pattern is None:
@@ -350,7 +361,7 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
     spans = sorted(_money_spans(text, ruleset, warnings), key=lambda s: s.start)
     if not spans:
         return []
-    zones = proposal_zones(text, ruleset)
+    zones = proposal_zones(text, ruleset, seg)
     rules = _role_rules(ruleset)
     amounts: list[Amount] = []
     ctxs: list[_Ctx] = []

@@ -44,6 +44,8 @@ class Segments:
     salutation_rule: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
     timeouts: list[str] = field(default_factory=list)
+    # what later stages derive from the whole letter once and share (roles' and actions' proposal zones)
+    derived: dict = field(default_factory=dict, repr=False)
 
     def add(self, name: str, start: int, end: int) -> None:
         self._cache.clear()
