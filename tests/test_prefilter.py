@@ -144,3 +144,31 @@ def test_matching_at_line_starts_finds_what_one_scan_finds():
             assert [(m.span(), m.groupdict()) for m in line_matches(rx, text, starts)] == whole, rid
             compared += len(whole)
     assert compared > 500
+
+
+def test_money_searched_sentence_by_sentence_finds_what_one_scan_finds():
+    """money: a rule with words is searched only in the sentences holding one (its lookaheads at a
+    sentence's end see the end of the text instead of 。；！？, which none of them can take); that gives
+    the matches of one scan, for every money rule, on every letter we have, every rule example and
+    every peer money case."""
+    import json
+
+    from replyparse.extract.money import _plan
+
+    ruleset = load_rules()
+    plan = [(rule.id, rx, lits, finders) for rule, rx, lits, finders in _plan(ruleset) if finders is not None]
+    assert len(plan) >= 6
+    texts = list(_texts()) + [ex.text for exs in ruleset.examples.values() for ex in exs]
+    peers = SHARED.parent / "peers" / "jionlp_money_cases.jsonl"
+    if peers.exists():
+        texts += [json.loads(line).get("text", "") for line in peers.read_text("utf-8").splitlines() if line.strip()]
+    compared = 0
+    for rid, rx, lits, finders in plan:
+        for text in texts:
+            whole = [(m.span(), m.groupdict()) for m in rx.finditer(text, timeout=2)]
+            words = [w for w in lits if w in text]
+            parts = [(m.span(), m.groupdict()) for a, b in stretches(text, words, finders)
+                     for m in rx.finditer(text, a, b, timeout=2)] if words else []
+            assert parts == whole, (rid, text[:80])
+            compared += len(whole)
+    assert compared > 500

@@ -28,6 +28,7 @@ class _Parser:
     def __init__(self, src: str):
         self.s = src
         self.i = 0
+        self.looking = 0  # how many lookarounds the parser is inside
 
     def peek(self, k: int = 0) -> str:
         j = self.i + k
@@ -187,7 +188,9 @@ class _Parser:
                 return "zero", None
             else:  # inline flags (?i), conditionals, recursion: not read
                 raise _Unknown(f"group (?{nxt}")
+        self.looking += look
         inner = self.alternation()
+        self.looking -= look
         if self.peek() != ")":
             raise _Unknown("unclosed (")
         self.i += 1
@@ -260,10 +263,14 @@ class _Atoms(_Parser):
         self.chars: set[str] = set()
         self.zero_width = False
         self.first: str | None = None  # the source of the first atom that consumes text
+        self.looked: list[str] = []  # the classes and characters inside lookarounds, which consume nothing
 
     def atom(self) -> tuple[str, object]:
         start = self.i
         kind, value = super().atom()
+        if self.looking and kind in ("class", "char"):
+            self.looked.append(self.s[start:self.i] if kind == "class" else value)
+            return kind, value
         if kind in ("class", "char") and self.first is None:
             self.first = self.s[start:self.i]
         if kind == "class":
@@ -322,14 +329,19 @@ def line_matches(rx, text: str, starts) -> list:
     return out
 
 
-def barrier_chars(pattern: str, flags: int, candidates=BARRIER_CANDIDATES) -> frozenset:
+def barrier_chars(pattern: str, flags: int, candidates=BARRIER_CANDIDATES, lookarounds: bool = False) -> frozenset:
     """The ``candidates`` no match of ``pattern`` can contain (no atom of it consumes them), when the
     pattern has no zero-width test at all (anchors, lookarounds, \\b), or an empty set.
 
     Such a pattern's matches lie between two barrier characters, and what it does there depends on
     nothing outside: ``finditer(text, pos, endpos)`` over each barrier-free stretch gives exactly
     the matches of ``finditer(text)`` in it. With a required literal, only the stretches holding
-    one need searching. Conservative like ``required_literals``: what is not understood gives none."""
+    one need searching. Conservative like ``required_literals``: what is not understood gives none.
+
+    ``lookarounds``: keep the barriers of a pattern with zero-width tests too (their classes count
+    as atoms). Its matches still lie between barriers, but a test at a stretch's end sees the end of
+    the text, not the barrier: the caller must show that this changes no match (money's patterns,
+    tests/test_prefilter.py)."""
     import regex
 
     if flags & regex.IGNORECASE:
@@ -337,8 +349,10 @@ def barrier_chars(pattern: str, flags: int, candidates=BARRIER_CANDIDATES) -> fr
     p = _Atoms(pattern)
     try:
         p.alternation()
-        if p.i != len(pattern) or p.zero_width:
+        if p.i != len(pattern) or p.zero_width and not lookarounds:
             return frozenset()
+        # a lookaround's atoms consume nothing of the match; without ``lookarounds`` they do not count
+        # anyway (a zero-width test gives no barriers), with it they are the caller's to show harmless
         tests = [regex.compile(src, flags & regex.DOTALL) for src in p.classes]
     except (_Unknown, ValueError, IndexError, regex.error):
         return frozenset()

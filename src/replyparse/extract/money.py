@@ -21,7 +21,8 @@ from decimal import Decimal
 import regex
 
 from ..text.numerals import cn_to_decimal, decimal_to_number, parse_number_decimal, unit_product
-from ..engine.rules import RuleSet, default_rules, finditer
+from ..engine.prefilter import barrier_chars, barrier_finders, stretches, unfiltered
+from ..engine.rules import RuleSet, default_rules, finditer, rule_timeout
 
 FAMILY = "money"
 
@@ -196,15 +197,37 @@ def _lost_digit(text: str, m, pattern) -> bool:
     return bool(pattern.search(text[max(0, m.start() - 4):m.start()]))
 
 
+# An amount never runs over the end of a sentence: no money rule consumes these. A rule with
+# required words is searched only in the sentences holding one of them (prefilter.stretches).
+SENTENCE_BARRIERS = frozenset("。；！？")
+
+
+def _plan(ruleset: RuleSet) -> tuple:
+    """Each money rule with its words and the finders of the sentence ends it cannot cross (None:
+    the whole text is searched), memoised per rule set."""
+    def step(rule):
+        p = rule.pattern
+        rx, lits = unfiltered(p), getattr(p, "literals", None)
+        barriers = barrier_chars(rx.pattern, rx.flags, SENTENCE_BARRIERS, lookarounds=True) if lits else frozenset()
+        return rule, rx, frozenset(lits or ()), barrier_finders(barriers) if barriers == SENTENCE_BARRIERS else None
+
+    return ruleset.memo("money_plan", lambda: tuple(step(r) for r in ruleset.of_kind(FAMILY) if r.pattern is not None))
+
+
+def _matches(rule, rx, lits, finders, text: str) -> list:
+    if finders is None or rule_timeout() is not None:
+        return finditer(rule.pattern, text, timeout=0.5)
+    words = [w for w in lits if w in text]
+    return [m for a, b in stretches(text, words, finders) for m in rx.finditer(text, a, b)] if words else []
+
+
 def _candidates(text: str, ruleset: RuleSet, lenient: bool = False, dropped: list | None = None):
     out = []
     kb, ka, lost, _ = (None, None, None, None) if lenient else _aux(ruleset)
     kuai = (kb, ka) if kb is not None and ka is not None else None
-    for rule in ruleset.of_kind(FAMILY):
-        if rule.pattern is None:
-            continue
+    for rule, rx, lits, finders in _plan(ruleset):
         kind = rule.get("kind", "yuan")
-        for m in finditer(rule.pattern, text, timeout=0.5):
+        for m in _matches(rule, rx, lits, finders, text):
             if m.end() <= m.start():
                 continue
             if kind == "bare" and not lenient and not _context_ok(text, m, rule):
