@@ -430,5 +430,6 @@ def dask_vs_workers(paths: list[Path], work: Path, cores: int, pairs: int = 3) -
           f"{lo:.1f} s, Dask LocalCluster of 2 workers {da:.1f} s = {da / lo:.2f}x  {ok(da <= lo * 1.05)} no slower "
           f"(pairs: {' '.join(f'{d / l:.2f}' for l, d in zip(local, dask))}; batches of {DaskEngine.BATCH} files a task)")
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -263,14 +263,12 @@ class _Atoms(_Parser):
         self.chars: set[str] = set()
         self.zero_width = False
         self.first: str | None = None  # the source of the first atom that consumes text
-        self.looked: list[str] = []  # the classes and characters inside lookarounds, which consume nothing
 
     def atom(self) -> tuple[str, object]:
         start = self.i
         kind, value = super().atom()
         if self.looking and kind in ("class", "char"):
-            self.looked.append(self.s[start:self.i] if kind == "class" else value)
-            return kind, value
+            return kind, value  # inside a lookaround: consumes nothing of the match
         if kind in ("class", "char") and self.first is None:
             self.first = self.s[start:self.i]
         if kind == "class":

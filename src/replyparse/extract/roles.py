@@ -142,6 +142,11 @@ def _role_step(r) -> _RoleRule:
                      r.get("not_after"), bool(r.get("warn", False)))
 
 
+def _scope(rule: _RoleRule, ctx: _Ctx) -> tuple[int, int]:
+    """The bounds of the text a rule looks at around an amount: its line, sentence or clause."""
+    return ctx.line if rule.by_line else ctx.sent if rule.scope == "sentence" else ctx.clause
+
+
 def _rule_matches(rule: _RoleRule, text: str, ctx: _Ctx, s) -> bool:
     # the checks that need no text first: most rules fail on zone or unit
     zone = rule.zone
@@ -150,7 +155,7 @@ def _rule_matches(rule: _RoleRule, text: str, ctx: _Ctx, s) -> bool:
     unit = rule.unit
     if unit is not None and bool(unit) != ctx.unit:
         return False
-    a, b = ctx.line if rule.by_line else ctx.sent if rule.scope == "sentence" else ctx.clause
+    a, b = _scope(rule, ctx)
     window = rule.window
     before = text[a:s.start]
     after = text[s.end:b]
@@ -221,19 +226,27 @@ def _decide(rules, text, ctx, s, prev: Amount | None, prev_ctx: _Ctx | None, ear
     return top.role, top.id, top.warn
 
 
-def _inherit_from_next(rules, text, spans, amounts: list[Amount], ctxs: list[_Ctx], unsure_at: list[bool]) -> None:
+def _late_rules(ruleset: RuleSet) -> tuple:
+    """The ``from: next`` inherit rules and every role rule's priority by id (memoised)."""
+    def make():
+        rules = _role_rules(ruleset)
+        return [r for r in rules if r.kind == "inherit" and r.from_next], {r.id: r.priority for r in rules}
+
+    return ruleset.memo("roles_late", make)
+
+
+def _inherit_from_next(ruleset: RuleSet, text, spans, amounts: list[Amount], ctxs: list[_Ctx],
+                       unsure_at: list[bool]) -> None:
     """``kind: inherit`` rules with ``from: next``: an amount takes the role of the whole after it
     in the rule's scope when the rule outranks what decided it. Right to left, so that a rate
     before a rate before a whole follows the whole."""
-    late = [r for r in rules if r.kind == "inherit" and r.from_next]
+    late, priority = _late_rules(ruleset)
     if not late:
         return
-    priority = {r.id: r.priority for r in rules}
     for i in range(len(amounts) - 2, -1, -1):
         a, nxt, ctx = amounts[i], amounts[i + 1], ctxs[i]
         for r in late:
-            scope = ctx.line if r.by_line else ctx.sent if r.scope == "sentence" else ctx.clause
-            if priority.get(a.rule, -(1 << 30)) > r.priority or scope[1] < nxt.end:
+            if priority.get(a.rule, -(1 << 30)) > r.priority or _scope(r, ctx)[1] < nxt.end:
                 continue
             if _rule_matches(r, text, ctx, spans[i]):
                 a.role, a.rule, unsure_at[i] = nxt.role, r.id, unsure_at[i + 1]
@@ -378,7 +391,7 @@ def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None
                               approx=bool(s.approx), role=role, start=s.start, end=s.end, rule=rid))
         ctxs.append(ctx)
         unsure_at.append(unsure)
-    _inherit_from_next(rules, text, spans, amounts, ctxs, unsure_at)
+    _inherit_from_next(ruleset, text, spans, amounts, ctxs, unsure_at)
     for s, amt, ctx, unsure in zip(spans, amounts, ctxs, unsure_at):
         if unsure and warnings is not None:
             warnings.append(f"role unsure: {s.text} at {s.start}")

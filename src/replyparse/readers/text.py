@@ -106,7 +106,7 @@ def html_fragment_text(text: str) -> str | None:
     return html.unescape(_ANY_TAG.sub("", _BLOCK_TAG.sub("\n", text)))
 
 
-def _paragraphs(text: str, rules):
+def _paragraphs(text: str, rules) -> tuple:
     from ..engine.rules import default_rules
     from .pdf import layout_cues
     from .wrapped import unwrap
@@ -128,11 +128,11 @@ def read_text_file(path: Path, rules=None) -> Document:
     if fragment is not None:
         text = fragment
         doc.warnings.append("HTML markup in the text (a page's source?): entities decoded, tags removed")
-    text = _paragraphs(text, rules)
-    doc.pages, doc.encoding = [text[0]], enc
-    if text[1] is not None:
-        doc.warnings.append(f"lines rejoined into paragraphs: the text was hard-wrapped at {text[1].width} "
-                            f"{'columns' if text[1].measure is not len else 'characters'}")
+    text, wrap = _paragraphs(text, rules)
+    doc.pages, doc.encoding = [text], enc
+    if wrap is not None:
+        doc.warnings.append(f"lines rejoined into paragraphs: the text was hard-wrapped at {wrap.width} "
+                            f"{'columns' if wrap.measure is not len else 'characters'}")
     if enc == MIXED_ENCODING:
         doc.warnings.append("mixed encodings: most lines are UTF-8, some GBK/GB18030; each line was "
                             "read in the codec that decodes it")

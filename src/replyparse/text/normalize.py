@@ -80,12 +80,13 @@ def to_simplified(text: str) -> tuple[str, bool]:
 
 # Words OpenCC's t2s leaves Traditional because their character is also Simplified: a Traditional
 # reply is a 覆函 (Simplified 复函), which no title or doc-number rule would read as a reply.
-_T2S_WORDS = regex.compile("覆函")
-_T2S_WORD = {"覆函": "复函"}
+_T2S_WORDS = (("覆函", "复函"),)
 
 
 def _after_t2s(text: str) -> str:
-    return _T2S_WORDS.sub(lambda m: _T2S_WORD[m[0]], text)
+    for traditional, simplified in _T2S_WORDS:
+        text = text.replace(traditional, simplified)
+    return text
 
 
 def normalise(raw: str) -> str:
