@@ -58,7 +58,8 @@ def build_record(text: str, source: str, ruleset: RuleSet, page_starts: list[int
         rec.warnings.append(rec.reason)
         rec.clear_letter_fields()
         return rec
-    rec.amounts = amounts_mod.extract_amounts(text, seg, ruleset, warnings=rec.warnings, fields=values)
+    rec.amounts = amounts_mod.extract_amounts(text, seg, ruleset, warnings=rec.warnings, fields=values,
+                                               present=present)
     rec.actions = actions_mod.extract_actions(text, seg, ruleset, amounts=rec.amounts, present=present)
     rec.requested_total_yuan = _totals(rec.amounts, "requested")
     rec.allocated_total_yuan = _totals(rec.amounts, "allocated")

@@ -510,16 +510,20 @@ def rule_timeout(timeout: float = RULE_TIMEOUT) -> float | None:
 
 def search(pattern, text: str, timeout: float = RULE_TIMEOUT):
     """``pattern.search`` that gives up (returns None) on a pathological text instead of stalling."""
+    if _limits.timeout is None:  # under a letter's watchdog: the plain call (a keyword costs, hundreds of times a letter)
+        return pattern.search(text)
     try:
-        return pattern.search(text, timeout=timeout if _limits.timeout is not None else None)
+        return pattern.search(text, timeout=timeout)
     except TimeoutError:
         return None
 
 
 def match(pattern, text: str, timeout: float = RULE_TIMEOUT):
     """``pattern.match`` bounded like ``search``."""
+    if _limits.timeout is None:
+        return pattern.match(text)
     try:
-        return pattern.match(text, timeout=timeout if _limits.timeout is not None else None)
+        return pattern.match(text, timeout=timeout)
     except TimeoutError:
         return None
 

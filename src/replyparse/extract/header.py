@@ -269,7 +269,10 @@ def _cannot_count(step: _Step, top: dict, fields: frozenset) -> bool:
     if step.fills is None:
         return False
     prio = step.rule.priority
-    return all(f not in fields or top.get(f, prio) > prio for f in step.fills)
+    for f in step.fills:  # a plain loop: a generator costs more than the few tests, once a rule a letter
+        if f in fields and top.get(f, prio) <= prio:
+            return False
+    return True
 
 
 def _plan(ruleset: RuleSet, families: tuple) -> tuple:
@@ -325,8 +328,9 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
     any a rule file declares, from the rules of every header family (default: all of them).
     ``present``: ``ruleset.literals_in(text)`` when the caller has it already."""
     families = tuple(families or ruleset.header_families())
-    fields = frozenset(f.name for f in ruleset.fields())
-    types = {f.name: f.type for f in ruleset.extra_fields}  # the spec's fields have normalisers of their own
+    # the spec's fields have normalisers of their own; a declared field's type gives its normaliser
+    fields, types = ruleset.memo("header_fields", lambda: (frozenset(f.name for f in ruleset.fields()),
+                                                           {f.name: f.type for f in ruleset.extra_fields}))
     cands: dict[str, list[Candidate]] = {}
     if present is None:
         present = ruleset.literals_in(text)  # one pass over the letter for every rule's literals

@@ -214,20 +214,21 @@ def _plan(ruleset: RuleSet) -> tuple:
     return ruleset.memo("money_plan", lambda: tuple(step(r) for r in ruleset.of_kind(FAMILY) if r.pattern is not None))
 
 
-def _matches(rule, rx, lits, finders, text: str) -> list:
+def _matches(rule, rx, lits, finders, text: str, present: frozenset | None) -> list:
     if finders is None or rule_timeout() is not None:
         return finditer(rule.pattern, text, timeout=0.5)
-    words = [w for w in lits if w in text]
+    words = [w for w in lits if w in text] if present is None else lits & present
     return [m for a, b in stretches(text, words, finders) for m in rx.finditer(text, a, b)] if words else []
 
 
-def _candidates(text: str, ruleset: RuleSet, lenient: bool = False, dropped: list | None = None):
+def _candidates(text: str, ruleset: RuleSet, lenient: bool = False, dropped: list | None = None,
+                present: frozenset | None = None):
     out = []
     kb, ka, lost, _ = (None, None, None, None) if lenient else _aux(ruleset)
     kuai = (kb, ka) if kb is not None and ka is not None else None
     for rule, rx, lits, finders in _plan(ruleset):
         kind = rule.get("kind", "yuan")
-        for m in _matches(rule, rx, lits, finders, text):
+        for m in _matches(rule, rx, lits, finders, text, present):
             if m.end() <= m.start():
                 continue
             if kind == "bare" and not lenient and not _context_ok(text, m, rule):
@@ -272,8 +273,10 @@ def _span(c) -> MoneySpan:
                      rule=rule.id, unit_explicit=rule.get("kind", "yuan") != "bare")
 
 
-def find_money(text: str, ruleset: RuleSet | None = None, warnings: list[str] | None = None) -> list[MoneySpan]:
-    """Every 人民币 amount in ``text``, in reading order. Never raises on a string.
+def find_money(text: str, ruleset: RuleSet | None = None, warnings: list[str] | None = None,
+               present: frozenset | None = None) -> list[MoneySpan]:
+    """Every 人民币 amount in ``text``, in reading order. Never raises on a string. ``present``:
+    ``ruleset.literals_in(text)`` when the caller has it (the rule words of the letter, one pass).
 
     An amount whose leading digits may be lost to mojibake (``锟斤拷00万元``) is not guessed:
     it is left out, and when ``warnings`` is given a warning naming it is appended."""
@@ -282,7 +285,7 @@ def find_money(text: str, ruleset: RuleSet | None = None, warnings: list[str] | 
     ruleset = ruleset or default_rules()
     dropped: list = []
     try:
-        chosen = _select(_candidates(text, ruleset, dropped=dropped))
+        chosen = _select(_candidates(text, ruleset, dropped=dropped, present=present))
     except Exception as e:  # a bug met on this text: no amounts, but said, never silently
         if warnings is not None:
             warnings.append(f"amounts could not be read (internal error: {type(e).__name__}: {e})")

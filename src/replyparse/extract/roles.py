@@ -41,10 +41,10 @@ _LAST = {p: regex.compile("(?r)" + p.pattern) for p in (_SENT_END, _CLAUSE_END, 
 # --------------------------------------------------------------------------- money spans
 
 
-def _money_spans(text: str, ruleset: RuleSet, warnings: list[str] | None = None):
+def _money_spans(text: str, ruleset: RuleSet, warnings: list[str] | None = None, present: frozenset | None = None):
     from .money import find_money
 
-    return find_money(text, ruleset, warnings=warnings)
+    return find_money(text, ruleset, warnings=warnings, present=present)
 
 
 # --------------------------------------------------------------------------- context
@@ -365,13 +365,13 @@ _PART_LEAD = regex.compile(r"其中")
 
 
 def extract_amounts(text: str, seg, ruleset: RuleSet, warnings: list[str] | None = None,
-                    fields: dict | None = None) -> list[Amount]:
+                    fields: dict | None = None, present: frozenset | None = None) -> list[Amount]:
     """The amounts of ``text`` with their roles. ``fields`` are the letter's header fields
     (``header.extract_fields``), which rules with a ``letter`` condition read. When
     ``warnings`` is given, what a reviewer should check is appended to it: an amount whose role
     is unsure (``role unsure: 12万元 at 345``), an amount left out because its leading digit
-    was lost to mojibake."""
-    spans = sorted(_money_spans(text, ruleset, warnings), key=lambda s: s.start)
+    was lost to mojibake. ``present``: ``ruleset.literals_in(text)`` when the caller has it."""
+    spans = sorted(_money_spans(text, ruleset, warnings, present), key=lambda s: s.start)
     if not spans:
         return []
     zones = proposal_zones(text, ruleset, seg)

@@ -353,7 +353,7 @@ def page_texts(pages: list[OcrPage], rules=None) -> tuple[list[str], dict[str, l
     numbers off, wrapped lines joined into paragraphs. Returns the page texts and the
     furniture found (页眉 / 页脚)."""
     from ..engine.rules import default_rules
-    from .pdf import PdfLine, join_pdf_lines, layout_cues, page_furniture
+    from .pdf import PdfLine, lay_out, layout_cues
 
     plines, heights = [], []
     for pno, pg in enumerate(pages, 1):
@@ -386,9 +386,7 @@ def page_texts(pages: list[OcrPage], rules=None) -> tuple[list[str], dict[str, l
             prev = ln
         plines.append(out)
         heights.append(H)
-    cues = layout_cues(rules or default_rules())
-    body, headers, footers = page_furniture(plines, heights, cues)
-    joined = join_pdf_lines(body, cues)
+    joined, headers, footers = lay_out(plines, heights, layout_cues(rules or default_rules()))
     meta = {}
     if headers:
         meta["页眉"] = headers

@@ -11,7 +11,7 @@ from pathlib import Path
 import regex
 from .document import Document
 from ..status import Reason, Status
-from ..engine.rules import RuleSet, default_rules, search
+from ..engine.rules import RuleSet, bounded, default_rules, search
 
 
 CUES = ("sentence_end", "mid_sentence", "paragraph_start", "salutation_line", "title_end", "page_number", "bare_number")
@@ -442,6 +442,19 @@ def join_pdf_lines(pages: list[list[PdfLine]], cues: Cues) -> list[list[str]]:
     return out
 
 
+def lay_out(pages: list[list[PdfLine]], heights: list[float], cues: Cues
+            ) -> tuple[list[list[str]], list[str], list[str]]:
+    """Each page's lines with running headers, footers and page numbers split off and wrapped lines
+    joined (``page_furniture``, ``join_pdf_lines``), and the headers and footers. Run under one time
+    limit (``rules.bounded``), like a letter's extraction: the layout rules' regexes are then
+    called without a limit each, which costs two system calls a call, a few hundred a document."""
+    def run():
+        body, headers, footers = page_furniture(pages, heights, cues)
+        return join_pdf_lines(body, cues), headers, footers
+
+    return bounded(run)
+
+
 def read_pdf(path: Path, rules: RuleSet | None = None) -> Document:
     """A PDF with a text layer, read with pdfium: running headers, footers and page numbers
     removed, wrapped lines joined, Word's CJK–digit spaces and fake-bold doubles removed; a page
@@ -495,9 +508,7 @@ def read_pdf(path: Path, rules: RuleSet | None = None) -> Document:
         return doc.fail(Reason.SCAN, "no usable text layer: the fonts have no Unicode map (text extracts as (cid:N) "
                                      "garbage); needs OCR", Status.NEEDS_OCR)
     doc.empty_pages, doc.unreadable_pages = empty, bad  # warnings once OCR (parse --ocr) has had its go
-    cues = layout_cues(rules or default_rules())
-    body, headers, footers = page_furniture(pages, heights, cues)
-    joined = join_pdf_lines(body, cues)
+    joined, headers, footers = lay_out(pages, heights, layout_cues(rules or default_rules()))
     doc.pages = ["\n".join(lines) for lines in joined]
     if headers:
         doc.page_meta["页眉"] = " / ".join(headers[:5])

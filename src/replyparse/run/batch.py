@@ -73,14 +73,16 @@ def error_result(path, sha256: str | None, code: Reason, reason: str, seconds: f
                       reason_code=code, seconds=round(seconds, 4), records=[rec], transient=Reason(code).transient)
 
 
-def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
+def process_file(path: str | Path, rules: RuleSet | None = None, ocr: bool = False,
+                 sha256: str | None = None) -> FileResult:
     """Read and parse one file; never raises for bad input (the row says what went wrong).
-    With ``ocr``, a scanned PDF is read by OCR instead of being left ``needs_ocr``."""
+    With ``ocr``, a scanned PDF is read by OCR instead of being left ``needs_ocr``. ``sha256``: the
+    file's hash when the caller has it (the runner hashes each file to look it up in its cache)."""
     problem = input_problem(path)
     if problem is not None:  # checked again here: the file may have changed since the walk
         return unread_result(path, problem)
     t0 = time.perf_counter()
-    res = FileResult(path=str(path), sha256=file_sha256(path))
+    res = FileResult(path=str(path), sha256=sha256 or file_sha256(path))
     try:
         doc = read_file(path, ocr=ocr, rules=rules)
         res.format, res.encoding, res.pages = doc.format, doc.encoding, len(doc.pages)

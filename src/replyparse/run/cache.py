@@ -18,18 +18,20 @@ CACHE_DIRNAME = ".cache"
 CACHE_FILE = "results.sqlite"
 
 
-FORMAT = "lines"  # what an entry holds (part of the key): each record as its JSON line
+# what an entry holds (part of the key): its files row as a JSON line, then each record's JSON line
+# (JSON escapes every newline inside a string, so the entry splits on "\n")
+FORMAT = "rows"
 
 
 def encode_result(res: FileResult) -> bytes:
-    """A result as the cache stores it (compressed JSON): its files row and each record's JSON line."""
+    """A result as the cache stores it (compressed): its files row and each record's JSON line, one a line."""
     # the records are finished here (parsed, and ``RunOptions.finish`` done): their lines are made
     # once, for the cache and for the output the run writes next
     for r in res.records:
         r.final_dict()
-    data = {"row": res.manifest_row(), "lines": [r.json_line() for r in res.records]}
+    entry = "\n".join([json.dumps(res.manifest_row(), ensure_ascii=False), *(r.json_line() for r in res.records)])
     # surrogateescape: a file name in foreign bytes (GBK from Windows) is kept byte for byte
-    return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape"), 1)
+    return zlib.compress(entry.encode("utf-8", "surrogateescape"), 1)
 
 
 class CachedRecord(Record):
@@ -119,8 +121,8 @@ class ResultCache:
         if row is None:
             return None
         try:
-            data = json.loads(zlib.decompress(row[0]).decode("utf-8", "surrogateescape"))
-            return _rebase(data, path)
+            row_line, *lines = zlib.decompress(row[0]).decode("utf-8", "surrogateescape").split("\n")
+            return _rebase(json.loads(row_line), lines, path)
         except Exception:  # a damaged entry is a miss
             return None
 
@@ -147,13 +149,12 @@ def cacheable(res: FileResult) -> bool:
     return not res.transient
 
 
-def _rebase(data: dict, path) -> FileResult:
+def _rebase(row: dict, lines: list[str], path) -> FileResult:
     """A cached result for the same content, possibly under another name: use this path."""
-    row = dict(data["row"])
     old_src, new_src = display_path(row["path"]), display_path(path)
     row["path"] = str(path)
     res = FileResult(**{k: v for k, v in row.items() if k in FileResult.__dataclass_fields__})
-    for line in data["lines"]:
+    for line in lines:
         if old_src != new_src:  # renamed or moved: the records' source follows (rare, so decoded here)
             d = json.loads(line)
             src = d.get("source") or ""

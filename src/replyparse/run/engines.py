@@ -41,10 +41,10 @@ def _test_slow(path: str) -> None:
         time.sleep(float(secs or 3600))
 
 
-def work(path: str, rules: RuleSet | None = None, ocr: bool = False) -> FileResult:
-    """What every engine runs for one file."""
+def work(path: str, rules: RuleSet | None = None, ocr: bool = False, sha256: str | None = None) -> FileResult:
+    """What every engine runs for one file (``sha256``: its hash, when the runner made it for the cache)."""
     _test_slow(str(path))
-    return process_file(path, rules, ocr=ocr)
+    return process_file(path, rules, ocr=ocr, sha256=sha256)
 
 
 def finished(res: FileResult, finish) -> FileResult:
@@ -88,14 +88,14 @@ class SerialEngine(_Engine):
         return 0 if self.task else 1
 
     def submit(self, idx, path, sha256):
-        self.task = (idx, path)
+        self.task = (idx, path, sha256)
 
     def wait(self, timeout):
         if not self.task:
             return []
-        idx, path = self.task
+        idx, path, sha256 = self.task
         self.task = None
-        return [(idx, finished(work(str(path), self.rules, self.ocr), self.finish), None)]
+        return [(idx, finished(work(str(path), self.rules, self.ocr, sha256), self.finish), None)]
 
 
 def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
@@ -110,9 +110,9 @@ def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="replyparse-orphan-watch", daemon=True).start()
 
 
-def _work_item(idx: int, path: str, rules: RuleSet, encode: bool, ocr: bool, finish
+def _work_item(idx: int, path: str, sha256: str | None, rules: RuleSet, encode: bool, ocr: bool, finish
                ) -> tuple[int, FileResult, bytes | None]:
-    res = work(path, rules, ocr)
+    res = work(path, rules, ocr, sha256)
     # the cache entry is made here, in parallel, not in the parent
     blob = encode_result(res) if encode and res.sha256 and cacheable(res) else None
     return idx, finished(res, finish), blob
@@ -137,7 +137,7 @@ def _pool_worker(conn, rules, encode: bool, parent_pid: int | None = None, ocr: 
         if msg is None:
             return
         if isinstance(msg, list):  # a Dask task's batch (``run_batch``): pickled once, here
-            conn.send_bytes(pickle.dumps([_work_item(idx, path, rules, encode, ocr, finish) for idx, path in msg],
+            conn.send_bytes(pickle.dumps([_work_item(idx, path, sha, rules, encode, ocr, finish) for idx, path, sha in msg],
                                          pickle.HIGHEST_PROTOCOL))
             continue
         conn.send(_work_item(*msg, rules, encode, ocr, finish))
@@ -202,7 +202,7 @@ class LocalPoolEngine(_Engine):
     def submit(self, idx, path, sha256):
         for s in self.slots:
             if s.task is None:
-                s.conn.send((idx, str(path)))
+                s.conn.send((idx, str(path), sha256))
                 s.task, s.started = (idx, path, sha256), time.monotonic()
                 return
         raise RuntimeError("no free worker")
@@ -269,7 +269,7 @@ class _Helper:
         self.close = weakref.finalize(self, self.pool.close)
 
 
-def work_batch(items: list[tuple[int, str]], rules: RuleSet | None = None, ocr: bool = False, finish=None,
+def work_batch(items: list[tuple[int, str, str | None]], rules: RuleSet | None = None, ocr: bool = False, finish=None,
                encode: bool = False) -> bytes:
     """What a Dask task runs: a batch of files (a task per file costs the client more CPU than
     parsing the file), parsed one after another in a process this worker thread forks once and keeps
@@ -355,7 +355,7 @@ class DaskEngine(_Engine):
         self.pending = []
 
     def _send(self, items) -> None:
-        fut = self.client.submit(work_batch, [(idx, str(path)) for idx, path, _ in items], self.rules, self.ocr,
+        fut = self.client.submit(work_batch, [(idx, str(path), sha) for idx, path, sha in items], self.rules, self.ocr,
                                  self.finish, self.encode, pure=False)
         self.futures[fut] = (items, time.monotonic())
 

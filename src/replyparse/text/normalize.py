@@ -125,6 +125,7 @@ _COMMON_HAN = frozenset(
     "只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资"
     "边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研")
 _HAN_RUN = regex.compile(r"\p{Han}+")
+_COMMON_HAN_CHAR = re.compile("[" + "".join(sorted(_COMMON_HAN)) + "]")  # re: a set of 300 in one C scan
 
 
 def text_problem(text: str) -> tuple[Reason, str] | None:
@@ -146,6 +147,6 @@ def mojibake_warning(text: str) -> str | None:
     # counted by runs and by a set test: regex takes ~80 ns a character on \p{Han} one at a time
     # and more on a class of 300 characters, the slowest step of a short letter
     han = sum(map(len, _HAN_RUN.findall(sample)))
-    if han >= 100 and sum(map(_COMMON_HAN.__contains__, sample)) / han < 0.12:
+    if han >= 100 and len(_COMMON_HAN_CHAR.findall(sample)) / han < 0.12:
         return "text looks mis-decoded (almost no common Chinese characters: a wrong codec upstream?)"
     return None
