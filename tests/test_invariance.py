@@ -58,6 +58,18 @@ def _chinese_dates(text: str) -> str:
                      + _cn_number(int(m[3])) + "日", text)
 
 
+# a government site's page around the letter: its menu and breadcrumb above; print and close links,
+# the links to the letters before and after (which name other letters, their numbers and kinds), the
+# host, its phone and the ICP lines below
+_PAGE_TOP = ("首页 | 政务公开 | 政务服务 | 政民互动 | 走进本市\n当前位置：首页 > 政务公开 > 信息公开\n"
+             "【字体：大 中 小】 打印本页 关闭窗口\n\n")
+_PAGE_BOTTOM = ("\n\n【打印本页】【关闭窗口】\n上一篇：关于加强农村公路养护的建议的答复\n"
+                "下一条：关于推进老旧小区改造工作的第12号提案的答复\n"
+                "主办单位：市人民政府办公室  承办单位：市大数据中心\n"
+                "地址：人民路1号  邮编：650000  联系电话：0871-63100000\n"
+                "网站标识码：5301000001  滇ICP备05000000号  滇公网安备 53010202000000号\n")
+
+
 TRANSFORMS = {
     # dates in Chinese numerals; doc numbers with square brackets (某政发[2023]12号)
     "chinese_dates": _chinese_dates,
@@ -81,6 +93,8 @@ TRANSFORMS = {
     "numeric_references": lambda t: "".join(f"&#{ord(c)};" if c in "，。：；（）、《》“”" else c for c in t),
     # a blank line after every line (a mirror's <p> per line)
     "double_spaced": lambda t: "\n\n".join(t.split("\n")),
+    # copied with the whole web page around it
+    "web_page_chrome": lambda t: _PAGE_TOP + t + _PAGE_BOTTOM,
 }
 
 

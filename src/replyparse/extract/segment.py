@@ -192,7 +192,7 @@ def find_title(lines: list[Line], rules: dict, stop: int, have_salutation: bool)
                 return best
     if not have_salutation:
         for i in range(stop):
-            if match_line(starts, lines[i]):
+            if match_line(starts, lines[i]) and not match_line(rules.get("meta", []), lines[i]):
                 return [lines[i]]
     return []
 

@@ -26,9 +26,11 @@ _FW_PERCENT = regex.compile(r"(?<=\d)％")
 # Web mirrors insert the pinyin of a character after it: 答復(fù), 會(huì ), 對（duì）.
 _PINYIN_JUNK = regex.compile(r"(?<=\p{Han}|\p{Han}\s)[(（](?=[a-zü ]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ ]{1,8}[)）]")
 
-# Page furniture: page numbers on their own line, embedded-object names.
+# Page furniture: page numbers on their own line, embedded-object names, and a web page's links to
+# the pages before and after (上一篇：… / 下一条：…), which name other letters, their numbers and titles.
 _FURNITURE_LINE = regex.compile(
     r"^[ \t]*(?:[—\-–－─]{1,2}[ \t]*\d{1,3}[ \t]*[—\-–－─]{1,2}"
+    r"|[【\[]?[上下][ \t]*一?[ \t]*[篇条][】\]]?(?:[ \t]*[：:][^\n]*)?"
     r"|第[ \t]*\d{1,3}[ \t]*页(?:[ \t]*[,，/]?[ \t]*共[ \t]*\d{1,3}[ \t]*页)?"
     r"|\d{1,3}[ \t]*/[ \t]*\d{1,3}"
     r"|[\w\-]{1,40}\.(?:wmf|emf|png|jpe?g|gif|bmp|tiff?))[ \t]*(?:\n|$)",
