@@ -19,6 +19,7 @@ BATCHES = ("real", "real-2")
 MEASURES = ("header_micro_f1", "amount_value_f1", "amount_value_role_f1", "actions_micro_f1",
             "is_reply_letter_accuracy")
 SLACK = 0.005
+_SHORT_HAN_LINE = re.compile(r"[\u4e00-\u9fff]{2,12}")
 _HAN_NUM = re.compile(r"(?<=[\u4e00-\u9fff])(?=\d)|(?<=\d)(?=[\u4e00-\u9fff])")
 
 
@@ -95,6 +96,9 @@ TRANSFORMS = {
     "double_spaced": lambda t: "\n\n".join(t.split("\n")),
     # copied with the whole web page around it
     "web_page_chrome": lambda t: _PAGE_TOP + t + _PAGE_BOTTOM,
+    # headings, signatures and names set letter-spaced (Word's distributed alignment, and PDF text of
+    # it): every short line of Han characters alone, 宁 陕 县 交 通 局
+    "letter_spaced": lambda t: "\n".join(" ".join(ln) if _SHORT_HAN_LINE.fullmatch(ln) else ln for ln in t.split("\n")),
 }
 
 

@@ -43,6 +43,10 @@ _TRAILING_WS = regex.compile(r"[ \t]+$", regex.MULTILINE)
 _HAN_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”])[ ](?=\d)(?!\d{7}|\d{3,4}-\d)"
                                  r"|(?<=\d)(?<!\d{7})[ ](?=[\p{Han}，。、；：（）《》“”])")
 _BLANK_RUNS = regex.compile(r"\n{3,}")
+# A letter-spaced line: a heading, signature or name set with a space after every character (宁 陕 县
+# 交 通 局, 答 复 函), as Word's distributed alignment and PDF extraction of it give. Every word of
+# such a line is one Han character (a colon may close it); a line of names (张三 李四) is not one.
+_LETTER_SPACED = regex.compile(r"^([ \t]*)(\p{Han}(?:[ \t]+\p{Han})+[ \t]*[：:]?)[ \t]*$", regex.MULTILINE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -109,6 +113,8 @@ def normalise(raw: str) -> str:
     text = _PINYIN_JUNK.sub("", text)
     text = _FURNITURE_LINE.sub("", text)
     text = _TRAILING_WS.sub("", text)
+    if " " in text or "\t" in text:
+        text = _LETTER_SPACED.sub(lambda m: m[1] + "".join(m[2].split()), text)
     text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip("\n ")
 
