@@ -323,6 +323,27 @@ def _subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
+def _lined(text: str, lines, joined=()) -> str:
+    """``text`` with a line break for the space where a long physical line was cut into logical lines
+    (``segment.split_lines``: a web page that ran its lines together), so that a header rule's ^ and
+    $ find them as in the letter's own lines. One character for one: every offset stays. ``joined``:
+    spans the segmenter took as one entry over two logical lines (a contact label and its number)."""
+    if not lines or len(lines) == text.count("\n") + 1:
+        return text  # no line was cut
+    out = None
+    for prev, nxt in zip(lines, lines[1:]):
+        gap = text[prev.end:nxt.start]
+        # one space where the page lost a break; a wide gap is the layout of one line (a colophon's
+        # 某局办公室 … 印发), and a cut inside a quoted title is not a break
+        if gap in (" ", "\t") and prev.text.count("《") <= prev.text.count("》") \
+                and prev.text.count("“") <= prev.text.count("”") \
+                and not any(a <= prev.end and nxt.start < b for a, b in joined):
+            if out is None:
+                out = list(text)
+            out[prev.end] = "\n"
+    return "".join(out) if out is not None else text
+
+
 def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, present: frozenset | None = None):
     """Return (values, evidence, warnings) for the letter's fields: the spec's header fields and
     any a rule file declares, from the rules of every header family (default: all of them).
@@ -337,6 +358,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
     parts: dict[tuple[int, int], str] = {}  # each segment's text, cut once for all the rules
     line_starts: dict[tuple[int, int], list[int]] = {}  # and where its lines start, found once
     whole = (0, len(text))
+    lined = _lined(text, seg.lines, seg.spans.get("contact", ()))
     timeout = rule_timeout(RULE_TIMEOUT)
     top: dict[str, int] = {}  # the highest priority of each field's candidates so far
     for step in _plan(ruleset, families):
@@ -353,7 +375,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
         for a, b in seg.get(step.segment):
             part = parts.get((a, b))
             if part is None:
-                part = parts[(a, b)] = text[a:b]
+                part = parts[(a, b)] = lined[a:b]
             # none of its words in this part: a substring test for each word the letter holds
             # costs less than finding every rule word of every part (one-character words abound)
             if lits is not None and (a, b) != whole and not _holds_any(part, lits):
