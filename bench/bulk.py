@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # fixtures.render: letters rendered to .docx/PDF
 CORPUS = REPO / "corpus"
 CHUNK = 1000  # letters per sub-folder: the first k folders are the first k*1000 letters
-RUNS = 3  # runs of each one-core per-format measure; the fastest counts
+RUNS = 5  # runs of each one-core per-format measure; the fastest counts (the VM varies by ±10 % run to run)
 
 TARGETS = {"txt": 1000.0, "docx": 150.0, "pdf_pages": 300.0, "mem_mb": 400.0, "scale": 0.10, "rerun": 0.05,
            "mem_flat": 0.10, "jionlp": 0.5, "pdfium": 0.25}
