@@ -308,7 +308,7 @@ def main(argv=None) -> int:
         if baseline == "jionlp" and not jionlp_available():
             print("  JioNLP: skipped (pip install 'replyparse[bench]')")
             baseline = None
-        runs: dict[str, list[dict]] = {"parse": [], "read": [], baseline: []}
+        runs: dict[str, list[dict]] = {mode: [] for mode in ("parse", "read", baseline) if mode}
         for k in range(RUNS):
             runs["parse"].append(measure("parse", paths, work, cache=work / f"cache-{fmt}-{k}"))
             runs["read"].append(measure("read", paths, work))
