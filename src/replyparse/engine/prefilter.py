@@ -386,6 +386,14 @@ def stretches(text: str, words, finders) -> list[tuple[int, int]]:
     return sorted(out)
 
 
+def holds_any(text: str, words) -> bool:
+    """Whether ``text`` holds one of ``words`` (substring tests in C)."""
+    for w in words:  # a plain loop: this runs hundreds of times a letter, and a generator costs more than the tests
+        if w in text:
+            return True
+    return False
+
+
 class FilteredPattern:
     """A rule regex behind its literal prefilter: ``search``/``finditer``/``match`` give nothing, at
     once, for a text holding none of the literals every match needs."""
@@ -411,16 +419,9 @@ class FilteredPattern:
         return self.regex.groupindex
 
     def _may(self, text: str) -> bool:
-        lits = self.literals
         # substring tests in C; a letter's rules were already cut down by one Aho-Corasick pass
-        # (LiteralIndex), so this runs on the parts of letters that hold some of the words. A plain
-        # loop: this runs hundreds of times a letter, and a generator costs more than the tests
-        if lits is None:
-            return True
-        for lit in lits:
-            if lit in text:
-                return True
-        return False
+        # (LiteralIndex), so this runs on the parts of letters that hold some of the words
+        return self.literals is None or holds_any(text, self.literals)
 
     # search and match are the calls a letter makes most (segment lines, role cues): the test of
     # ``_may`` and the compiled regex are written out in them, two Python calls fewer each

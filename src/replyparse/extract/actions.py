@@ -22,7 +22,7 @@ from typing import Any
 import regex
 
 from ..record import Action
-from ..engine.prefilter import unfiltered
+from ..engine.prefilter import holds_any, unfiltered
 from ..engine.rules import RuleSet, rule_timeout, search
 
 FAMILY = "actions"
@@ -125,13 +125,6 @@ def _plan(ruleset: RuleSet, rules: list) -> tuple:
         _step(r) for r in rules if r.get("kind") == "amount" or r.pattern is not None))
 
 
-def _holds_any(text: str, words) -> bool:
-    for w in words:  # a plain loop: a generator costs more than the few tests
-        if w in text:
-            return True
-    return False
-
-
 def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None, present: frozenset | None = None) -> list[Action]:
     """The response actions of a letter's reply part (the regions ``seg`` marks outside the
     restated proposal), one per category and clause, each with the clause, its span and the rule
@@ -178,7 +171,7 @@ def extract_actions(text: str, seg, ruleset: RuleSet, amounts=None, present: fro
                             found.setdefault((step.category, ca, cb), Action(step.category, text[ca:cb].strip(), ca, cb, r.id))
                             break
                     continue
-                if words is not None and not _holds_any(sent, words):
+                if words is not None and not holds_any(sent, words):
                     continue
                 try:
                     matches = list(step.regex.finditer(sent, timeout=timeout))

@@ -20,8 +20,8 @@ import regex
 from ..text.dates import parse_letter_date
 from ..text.numerals import to_int
 from ..record import Evidence, HEADER_FIELDS
-from ..engine.prefilter import (barrier_chars, barrier_finders, line_anchored, line_matches, starts_anywhere,
-                                stretches, unfiltered)
+from ..engine.prefilter import (barrier_chars, barrier_finders, holds_any, line_anchored, line_matches,
+                                starts_anywhere, stretches, unfiltered)
 from ..engine.fields import GROUP_ALIASES
 from ..engine.rules import RULE_TIMEOUT, Rule, RuleSet, rule_timeout
 from .segment import Segments
@@ -303,13 +303,6 @@ def _rank(c: Candidate) -> tuple:
     return rule.priority, c.start if rule.params and rule.params.get("pick") == "last" else -c.start
 
 
-def _holds_any(text: str, words) -> bool:
-    for w in words:  # a plain loop: a generator costs more than the few tests
-        if w in text:
-            return True
-    return False
-
-
 def _line_starts(part: str) -> list[int]:
     out, i = [0], part.find("\n")
     while i >= 0:
@@ -378,7 +371,7 @@ def extract_fields(text: str, seg: Segments, ruleset: RuleSet, families=None, pr
                 part = parts[(a, b)] = lined[a:b]
             # none of its words in this part: a substring test for each word the letter holds
             # costs less than finding every rule word of every part (one-character words abound)
-            if lits is not None and (a, b) != whole and not _holds_any(part, lits):
+            if lits is not None and (a, b) != whole and not holds_any(part, lits):
                 continue
             try:
                 if step.line_start and timeout is None:
