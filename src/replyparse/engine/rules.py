@@ -529,8 +529,11 @@ def match(pattern, text: str, timeout: float = RULE_TIMEOUT):
 
 
 def finditer(pattern, text: str, timeout: float = RULE_TIMEOUT) -> list:
+    """``pattern.finditer`` as a list, bounded like ``search``."""
+    if _limits.timeout is None:
+        return list(pattern.finditer(text))
     try:
-        return list(pattern.finditer(text, timeout=timeout if _limits.timeout is not None else None))
+        return list(pattern.finditer(text, timeout=timeout))
     except TimeoutError:
         return []
 

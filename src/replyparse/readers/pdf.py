@@ -55,8 +55,6 @@ class PdfLine:
 
 
 _GARBAGE_CHARS = regex.compile(r"[\ufffd\p{Co}\x00-\x08\x0b\x0c\x0e-\x1f]|\(cid:\d+\)")
-# Word leaves a gap between CJK and Latin/digits that extraction turns into a space: 45 号, 282.68 万元
-_CJK_DIGIT_SPACE = regex.compile(r"(?<=[\p{Han}，。、；：（）《》“”])[ \t]+(?=[0-9A-Za-z.%])|(?<=[0-9A-Za-z%])[ \t]+(?=[\p{Han}，。、；：（）《》“”])")
 
 
 _CJKISH = regex.compile(r"[\p{Han}，。、；：（）《》“”]")
